@@ -1,0 +1,40 @@
+# pysocat: `make test` bootstraps everything from a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?= -n 2
+
+.PHONY: all install test lint man-check bench clean
+
+all: install
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,lint]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+apt-deps:
+	@command -v groff >/dev/null || (apt-get update -qq && apt-get install -y -qq groff-base)
+	@command -v socat >/dev/null || (apt-get update -qq && apt-get install -y -qq socat) || true
+
+test: $(STAMP) apt-deps man-check
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check pysocat tests bench
+	$(BIN)/mypy
+
+man-check: apt-deps
+	@out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 groff -man -ww -z -Tutf8 man/pysocat.1 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "man page: no groff warnings"
+
+bench: $(STAMP)
+	@command -v socat >/dev/null || apt-get install -y socat
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m pysocat``."""
+
+from .cli import main
+
+raise SystemExit(main())

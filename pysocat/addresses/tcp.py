@@ -1,0 +1,79 @@
+"""TCP, TCP4, TCP6 clients and TCP-LISTEN, TCP4-LISTEN, TCP6-LISTEN servers."""
+
+from __future__ import annotations
+
+import socket
+
+from .. import log
+from ..endpoint import Endpoint
+from ..listen import accept_peer, peer_filter
+from ..options import OptionSet, Phase
+from ..registry import OpenContext, Opener, register
+from ..sockets import (
+    bind_address,
+    bind_socket,
+    connect_inet,
+    new_socket,
+    parse_port,
+    pick_family,
+    sockaddr_text,
+    split_bind,
+    stream_endpoint,
+    with_retry,
+)
+
+
+def _connector(base: int) -> Opener:
+    def open_tcp(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        host, port = params[0], parse_port(params[1])
+        family = pick_family(base, opts, ctx)
+        return connect_inet(ctx, host, port, family, opts, socket.SOCK_STREAM)
+
+    return open_tcp
+
+
+def _listener(base: int) -> Opener:
+    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        port = parse_port(params[0])
+        family = pick_family(base, opts, ctx)
+        bind_text = opts.get("bind")
+        if family == socket.AF_UNSPEC:
+            host = split_bind(bind_text, family)[0] if bind_text else ""
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        opts.has("sourceport")
+        addr = bind_address(family, opts, socket.SOCK_STREAM, port)
+        backlog = opts.get("backlog", socket.SOMAXCONN)
+
+        def attempt() -> socket.socket:
+            sock = new_socket(family, socket.SOCK_STREAM, opts)
+            try:
+                bind_socket(sock, addr)
+                opts.apply(Phase.PASTBIND, sock.fileno())
+                sock.listen(backlog)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        sock = with_retry(opts, attempt)
+        log.notice(f"listening on {sockaddr_text(family, sock.getsockname())}")
+        conn = accept_peer(ctx, sock, opts, peer_filter(opts, family))
+        return stream_endpoint(conn, opts, ctx.spec.text)
+
+    return open_listen
+
+
+_C = "FD,SOCKET,CHILD,RETRY,IP4,IP6,TCP,IPAPP"
+_L = "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,TCP,IPAPP"
+register("TCP", ("host", "port"), _C, _connector(socket.AF_UNSPEC), "TCP-CONNECT",
+         features=("IP4", "IP6", "TCP"), help="TCP client")
+register("TCP4", ("host", "port"), _C.replace(",IP6", ""), _connector(socket.AF_INET), "TCP4-CONNECT",
+         help="TCP client over IPv4")
+register("TCP6", ("host", "port"), _C.replace(",IP4", ""), _connector(socket.AF_INET6), "TCP6-CONNECT",
+         help="TCP client over IPv6")
+register("TCP-LISTEN", ("port",), _L, _listener(socket.AF_UNSPEC), "TCP-L",
+         features=("LISTEN", "RETRY"), help="TCP server")
+register("TCP4-LISTEN", ("port",), _L.replace(",IP6", ""), _listener(socket.AF_INET), "TCP4-L",
+         help="TCP server over IPv4")
+register("TCP6-LISTEN", ("port",), _L.replace(",IP4", ""), _listener(socket.AF_INET6), "TCP6-L",
+         help="TCP server over IPv6")

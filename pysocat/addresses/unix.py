@@ -1,0 +1,146 @@
+"""UNIX-CONNECT, UNIX-LISTEN, UNIX-CLIENT and their ABSTRACT-* (Linux) twins."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+
+from .. import log
+from ..endpoint import Endpoint
+from ..errors import SocatError
+from ..listen import accept_peer, peer_filter
+from ..options import OptionSet, Phase
+from ..registry import OpenContext, Opener, register
+from ..sockets import (
+    UNIX_PATH_MAX,
+    bind_socket,
+    connect_socket,
+    new_socket,
+    remover,
+    sockaddr_text,
+    stream_endpoint,
+    unlink_early,
+    with_retry,
+)
+
+
+def _address(path: str, abstract: bool) -> str:
+    if not path:
+        raise SocatError("UNIX socket path is empty")
+    size = len(path.encode())
+    if size > UNIX_PATH_MAX - (1 if abstract else 0):
+        raise SocatError(f'UNIX socket path "{path}" is too long ({size} > {UNIX_PATH_MAX} bytes)')
+    return "\0" + path if abstract else path
+
+
+def _take_named(opts: OptionSet) -> tuple[int | None, int | None, int | None]:
+    """perm/user/group go to the socket's path, not through fchmod on its fd."""
+    return opts.take("perm"), opts.take("user"), opts.take("group")
+
+
+def _apply_named(path: str, named: tuple[int | None, int | None, int | None]) -> None:
+    perm, uid, gid = named
+    try:
+        if perm is not None:
+            os.chmod(path, perm)
+        if uid is not None or gid is not None:
+            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+    except OSError as exc:
+        raise SocatError(f'"{path}": {exc.strerror}') from None
+
+
+def _client_bind(sock: socket.socket, opts: OptionSet, abstract: bool) -> None:
+    local = opts.get("bind")
+    if local:
+        bind_socket(sock, _address(local, abstract))
+
+
+def connect_path(ctx: OpenContext, path: str, opts: OptionSet, abstract: bool = False,
+                 allow_dgram: bool = False) -> Endpoint:
+    """Connect a UNIX socket at ``path`` (stream, else datagram when allowed)."""
+    addr = _address(path, abstract)
+    timeout = opts.get("connect-timeout")
+    types = [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM] if allow_dgram else [])
+
+    def attempt() -> tuple[socket.socket, int]:
+        for kind in types:
+            sock = new_socket(socket.AF_UNIX, kind, opts)
+            try:
+                _client_bind(sock, opts, abstract)
+                connect_socket(sock, addr, timeout)
+                return sock, kind
+            except SocatError as exc:
+                sock.close()
+                if kind != types[-1] and "Protocol wrong type" in exc.message:
+                    continue
+                raise
+        raise SocatError(f'connect(, {sockaddr_text(socket.AF_UNIX, addr)}): {os.strerror(errno.EPROTOTYPE)}')
+
+    sock, kind = with_retry(opts, attempt)
+    opts.apply(Phase.PASTCONNECT, sock.fileno())
+    return stream_endpoint(sock, opts, ctx.spec.text, datagram=kind == socket.SOCK_DGRAM)
+
+
+def _connector(abstract: bool, allow_dgram: bool) -> Opener:
+    def open_connect(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        return connect_path(ctx, params[0], opts, abstract, allow_dgram)
+
+    return open_connect
+
+
+def _listener(abstract: bool) -> Opener:
+    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        path = params[0]
+        addr = _address(path, abstract)
+        if not abstract:
+            if opts.get("unlink-early"):
+                unlink_early(path)
+            elif os.path.lexists(path):
+                raise SocatError(f'"{path}" exists')
+        backlog = opts.get("backlog", socket.SOMAXCONN)
+        named = _take_named(opts)
+
+        def attempt() -> socket.socket:
+            sock = new_socket(socket.AF_UNIX, socket.SOCK_STREAM, opts)
+            try:
+                bind_socket(sock, addr)
+                sock.listen(backlog)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        sock = with_retry(opts, attempt)
+        cleanup = remover(path) if not abstract and opts.get("unlink-close", True) else None
+        try:
+            if not abstract:
+                _apply_named(path, named)
+            log.notice(f"listening on {sockaddr_text(socket.AF_UNIX, addr)}")
+            conn = accept_peer(ctx, sock, opts, peer_filter(opts, socket.AF_UNIX))
+        except BaseException:
+            sock.close()
+            if cleanup:
+                cleanup()
+            raise
+        ep = stream_endpoint(conn, opts, ctx.spec.text)
+        if cleanup:
+            ep.cleanups.append(cleanup)
+        return ep
+
+    return open_listen
+
+
+_U = "FD,SOCKET,NAMED,RETRY,UNIX"
+_UL = "FD,SOCKET,NAMED,LISTEN,CHILD,RETRY,UNIX"
+register("UNIX-CONNECT", ("filename",), _U, _connector(False, False), "UNIX",
+         features=("UNIX",), help="connect to a UNIX stream socket")
+register("UNIX-LISTEN", ("filename",), _UL, _listener(False), "UNIX-L", help="listen on a UNIX stream socket")
+register("UNIX-CLIENT", ("filename",), _U, _connector(False, True),
+         help="connect to a UNIX socket, stream or datagram")
+register("ABSTRACT-CONNECT", ("filename",), _U, _connector(True, False), "ABSTRACT",
+         features=("ABSTRACT_UNIXSOCKET",), help="connect to an abstract UNIX stream socket")
+register("ABSTRACT-LISTEN", ("filename",), _UL, _listener(True), "ABSTRACT-L",
+         help="listen on an abstract UNIX stream socket")
+register("ABSTRACT-CLIENT", ("filename",), _U, _connector(True, True),
+         help="connect to an abstract UNIX socket, stream or datagram")

@@ -1,0 +1,137 @@
+"""The phases of a run: check both addresses, open first then second, transfer, close."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from . import log
+from .config import Config
+from .endpoint import Endpoint, dual
+from .engine import Engine
+from .errors import SignalExit, SocatError
+from .options import OptionSet
+from .registry import AddressType, Dir, OpenContext, prepare
+from .spec import AddressSpec, DualSpec, Spec
+
+TERMINATING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _raise_signal(signum: int, frame: object) -> None:
+    raise SignalExit(signum)
+
+
+def install_signal_handlers() -> None:
+    """Termination signals unwind through cleanups and exit with 128+N."""
+    for sig in TERMINATING:
+        signal.signal(sig, _raise_signal)
+
+
+Prepared = tuple[AddressSpec, AddressType, OptionSet]
+
+
+def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:
+    parts = [spec.read, spec.write] if isinstance(spec, DualSpec) else [spec]
+    out: list[Prepared] = []
+    for part in parts:
+        row, opts = prepare(part, cfg.check_groups)
+        out.append((part, row, opts))
+    return out
+
+
+def _open_one(prep: Prepared, cfg: Config, index: int, want: Dir) -> Endpoint:
+    spec, row, opts = prep
+    direction = want & row.directions
+    if not direction:
+        way = "read" if want & Dir.READ else "written"
+        raise SocatError(f'address "{spec.text}" cannot be {way}')
+    ctx = OpenContext(cfg=cfg, index=index, direction=direction, spec=spec)
+    _lock(opts)
+    return row.opener(ctx, spec.params, opts)
+
+
+def _open(preps: list[Prepared], cfg: Config, index: int, want: Dir) -> Endpoint:
+    if len(preps) == 2:
+        reader = _open_one(preps[0], cfg, index, Dir.READ) if want & Dir.READ else None
+        writer = _open_one(preps[1], cfg, index, Dir.WRITE) if want & Dir.WRITE else None
+        if reader and writer:
+            return dual(reader, writer)
+        ep = reader or writer
+        assert ep is not None
+        return ep
+    return _open_one(preps[0], cfg, index, want)
+
+
+_LOCKS: list[str] = []
+
+
+def take_lock(path: str, wait: bool) -> None:
+    """-L/-W and lockfile/waitlock: create ``path`` exclusively, failing or waiting."""
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if not wait:
+                raise SocatError(f'lock file "{path}" exists') from None
+            time.sleep(0.1)
+            continue
+        except OSError as exc:
+            raise SocatError(f'open("{path}"): {exc.strerror}') from None
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        _LOCKS.append(path)
+        return
+
+
+def _lock(opts: OptionSet) -> None:
+    if opts.get("lockfile"):
+        take_lock(opts.get("lockfile"), False)
+    if opts.get("waitlock"):
+        take_lock(opts.get("waitlock"), True)
+
+
+def release_locks() -> None:
+    """Remove lock files this process created."""
+    while _LOCKS:
+        try:
+            os.unlink(_LOCKS.pop())
+        except OSError:
+            pass
+
+
+def relay(cfg: Config, first: Spec, second: Spec) -> int:
+    """Open both addresses and transfer; return the exit status."""
+    preps1 = _prepare(first, cfg)
+    preps2 = _prepare(second, cfg)
+    want1 = (Dir.READ if cfg.left_to_right else Dir(0)) | (Dir.WRITE if cfg.right_to_left else Dir(0))
+    want2 = (Dir.WRITE if cfg.left_to_right else Dir(0)) | (Dir.READ if cfg.right_to_left else Dir(0))
+    if cfg.lockfile:
+        take_lock(cfg.lockfile, False)
+    if cfg.waitlock:
+        take_lock(cfg.waitlock, True)
+    ep1: Endpoint | None = None
+    ep2: Endpoint | None = None
+    try:
+        ep1 = _open(preps1, cfg, 1, want1)
+        ep2 = _open(preps2, cfg, 2, want2)
+        log.notice(f"starting data transfer loop with FDs [{_fd(ep1.rfd)},{_fd(ep1.wfd)}] and [{_fd(ep2.rfd)},{_fd(ep2.wfd)}]")
+        engine = Engine(ep1, ep2, cfg)
+        status = engine.run()
+        if cfg.statistics:
+            _statistics(engine)
+        return status
+    finally:
+        for ep in (ep1, ep2):
+            if ep is not None:
+                ep.close()
+        release_locks()
+
+
+def _statistics(engine: Engine) -> None:
+    for pump in engine.pumps:
+        log.LOG.log("N", f"statistics: {pump.tag} {pump.moved} bytes transferred")
+
+
+def _fd(fd: int | None) -> int:
+    return -1 if fd is None else fd

@@ -1,0 +1,247 @@
+"""Command line: socat's argv normalised to long options, parsed with docopt."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sys
+
+from . import __version__, log
+from .config import Config
+from .errors import SignalExit, SocatError
+
+SOCAT_COMPAT = "1.7.4.4"
+
+USAGE = """Usage:
+  pysocat [options] [--] [<address>...]
+
+Options:
+  --version              print version and feature information, and exit
+  --help=<level>         help text (1 = -h, 2 = -hh, 3 = -hhh)
+  --debug=<n>            verbosity (-d count)
+  --analyze              analyze file descriptors before the loop (-D)
+  --syslog=<facility>    log to syslog (-ly)
+  --log-file=<file>      log to file (-lf)
+  --log-stderr           log to stderr (-ls)
+  --log-mixed=<facility> stderr while starting, then syslog (-lm)
+  --log-prefix=<name>    program name for logging (-lp)
+  --log-micro            microsecond timestamps (-lu)
+  --log-host             add hostname to log lines (-lh)
+  --verbose-dump         text dump of traffic (-v)
+  --hex-dump             hex dump of traffic (-x)
+  --raw-lr=<file>        raw dump left to right (-r)
+  --raw-rl=<file>        raw dump right to left (-R)
+  --bufsize=<n>          buffer size (-b)
+  --sloppy               continue on error (-s)
+  --close-timeout=<t>    wait seconds before closing the second channel (-t)
+  --total-timeout=<t>    inactivity timeout (-T)
+  --unidir               left to right only (-u)
+  --unidir-reverse       right to left only (-U)
+  --no-group-check       do not check option groups (-g)
+  --lock=<file>          obtain lock or fail (-L)
+  --wait-lock=<file>     obtain lock or wait (-W)
+  --ipv4                 prefer IPv4 (-4)
+  --ipv6                 prefer IPv6 (-6)
+  --signals=<list>       signals to log (-S)
+  --statistics           print transfer statistics at exit
+"""
+
+# flag -> (long option, takes a value, value may be attached)
+_FLAGS: dict[str, tuple[str, bool]] = {
+    "-V": ("--version", False),
+    "-D": ("--analyze", False),
+    "-ls": ("--log-stderr", False),
+    "-lu": ("--log-micro", False),
+    "-lh": ("--log-host", False),
+    "-v": ("--verbose-dump", False),
+    "-x": ("--hex-dump", False),
+    "-s": ("--sloppy", False),
+    "-u": ("--unidir", False),
+    "-U": ("--unidir-reverse", False),
+    "-g": ("--no-group-check", False),
+    "-4": ("--ipv4", False),
+    "-6": ("--ipv6", False),
+    "--statistics": ("--statistics", False),
+    "-r": ("--raw-lr", True),
+    "-R": ("--raw-rl", True),
+    "-L": ("--lock", True),
+    "-W": ("--wait-lock", True),
+    "-lf": ("--log-file", True),
+    "-b": ("--bufsize", True),
+    "-t": ("--close-timeout", True),
+    "-T": ("--total-timeout", True),
+    "-lp": ("--log-prefix", True),
+}
+# optional attached value only
+_OPTIONAL = {"-ly": "--syslog", "-lm": "--log-mixed", "-S": "--signals"}
+
+
+def _is_address(arg: str) -> bool:
+    return arg == "-" or not arg.startswith("-") or arg[1] in ",!:"
+
+
+def normalise(argv: list[str]) -> list[str]:
+    """socat's spelling (``-d2``, ``-lf X``, ``-b8192``, ``-hh``) -> docopt long options."""
+    out: list[str] = []
+    debug = 0
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if _is_address(arg):
+            break
+        i += 1
+        if arg == "--":
+            break
+        m = re.fullmatch(r"-(h+|\?+)", arg)
+        if m:
+            out.append(f"--help={min(len(m.group(1)), 3)}")
+            continue
+        m = re.fullmatch(r"-d(d*)(\d*)", arg)
+        if m:
+            debug = int(m.group(2)) if m.group(2) else debug + 1 + len(m.group(1))
+            continue
+        if arg in _FLAGS:
+            name, takes = _FLAGS[arg]
+            if takes:
+                if i >= len(argv):
+                    raise SocatError(f'option "{arg}" requires a value; use option "-h" for help')
+                out.append(f"{name}={argv[i]}")
+                i += 1
+            else:
+                out.append(name)
+            continue
+        for flag, (name, takes) in sorted(_FLAGS.items(), key=lambda kv: -len(kv[0])):
+            if takes and arg.startswith(flag) and len(arg) > len(flag) and not arg.startswith("--"):
+                out.append(f"{name}={arg[len(flag):]}")
+                break
+        else:
+            for flag, name in _OPTIONAL.items():
+                if arg.startswith(flag):
+                    out.append(f"{name}={arg[len(flag):]}")
+                    break
+            else:
+                raise SocatError(f'unknown option "{arg}"; use option "-h" for help')
+    if debug:
+        out.append(f"--debug={debug}")
+    return out + ["--"] + argv[i:]
+
+
+def _number(name: str, text: str, kind: type, lo: float, hi: float) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise SocatError(f'missing numerical value of option "{name}": "{text}"') from None
+    if value != value or not lo <= value <= hi:
+        raise SocatError(f'value of option "{name}" out of range: {text} (allowed {lo}..{hi})')
+    return float(value)
+
+
+def build_config(args: dict[str, object]) -> Config:
+    """Map parsed docopt arguments to a frozen Config, checking every value."""
+    unidir, reverse = bool(args["--unidir"]), bool(args["--unidir-reverse"])
+    if unidir and reverse:
+        raise SocatError("-U and -u must not be combined")
+    bufsize = 8192
+    if args["--bufsize"] is not None:
+        bufsize = int(_number("-b", str(args["--bufsize"]), int, 1, 2**63 - 1))
+        if bufsize > 2**31 - 1:
+            raise SocatError(f"buffer size option (-b) too big - {bufsize} (max is {2**31 - 1})")
+    close_timeout = 0.5
+    if args["--close-timeout"] is not None:
+        close_timeout = _number("-t", str(args["--close-timeout"]), float, 0, 1e9)
+    total = None
+    if args["--total-timeout"] is not None:
+        total = _number("-T", str(args["--total-timeout"]), float, 0, 1e9)
+    family = socket.AF_UNSPEC
+    if args["--ipv4"]:
+        family = socket.AF_INET
+    if args["--ipv6"]:
+        family = socket.AF_INET6
+    prefix = str(args["--log-prefix"] or "pysocat")
+    return Config(
+        verbosity=int(str(args["--debug"] or 0)),
+        bufsize=bufsize,
+        close_timeout=close_timeout,
+        total_timeout=total,
+        left_to_right=not reverse,
+        right_to_left=not unidir,
+        verbose=bool(args["--verbose-dump"]),
+        hexdump=bool(args["--hex-dump"]),
+        raw_lr=args["--raw-lr"],  # type: ignore[arg-type]
+        raw_rl=args["--raw-rl"],  # type: ignore[arg-type]
+        sloppy=bool(args["--sloppy"]),
+        check_groups=not args["--no-group-check"],
+        lockfile=args["--lock"],  # type: ignore[arg-type]
+        waitlock=args["--wait-lock"],  # type: ignore[arg-type]
+        family=family,
+        statistics=bool(args["--statistics"]),
+        analyze=bool(args["--analyze"]),
+        env_prefix=re.sub(r"[^A-Z0-9]", "_", prefix.upper()),
+    )
+
+
+def _configure_logging(args: dict[str, object]) -> None:
+    log.LOG.configure(
+        verbosity=int(str(args["--debug"] or 0)),
+        progname=str(args["--log-prefix"] or os.path.basename(sys.argv[0] or "pysocat") or "pysocat"),
+        micro=bool(args["--log-micro"]),
+        with_host=bool(args["--log-host"]),
+        logfile=args["--log-file"],  # type: ignore[arg-type]
+        syslog_facility=args["--syslog"],  # type: ignore[arg-type]
+    )
+
+
+def _run(argv: list[str]) -> int:
+    from docopt import DocoptExit, docopt
+
+    try:
+        args = docopt(USAGE, argv=normalise(argv), default_help=False, version=None)
+    except DocoptExit:
+        raise SocatError('invalid command line; use option "-h" for help') from None
+    _configure_logging(args)
+    if args["--version"]:
+        from .helptext import version_text
+
+        sys.stdout.write(version_text(__version__, SOCAT_COMPAT))
+        return 0
+    if args["--help"]:
+        from .helptext import help_text
+
+        sys.stdout.write(help_text(int(str(args["--help"]))))
+        return 0
+    cfg = build_config(args)
+    addresses: list[str] = args["<address>"]
+    if len(addresses) != 2:
+        raise SocatError(f'exactly 2 addresses required (there are {len(addresses)}); use option "-h" for help')
+    from .addresses.stdio import guard_standard_fds
+    from .app import install_signal_handlers, relay
+    from .spec import parse
+
+    guard_standard_fds()
+    first, second = parse(addresses[0]), parse(addresses[1])
+    install_signal_handlers()
+    status = relay(cfg, first, second)
+    log.notice(f"exiting with status {status}")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run pysocat with ``argv`` (default: sys.argv[1:]); return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _run(argv)
+    except SocatError as exc:
+        log.error(exc.message)
+        return exc.status
+    except SignalExit as sig:
+        log.warn(f"exiting on signal {sig.signum}")
+        return 128 + sig.signum
+    except KeyboardInterrupt:
+        log.warn("exiting on signal 2")
+        return 130
+    except Exception as exc:  # a bug: one line, no traceback (PYSOCAT_TRACEBACK=1 shows it)
+        if os.environ.get("PYSOCAT_TRACEBACK"):
+            raise
+        log.error(f"internal error: {type(exc).__name__}: {exc}")
+        return 1

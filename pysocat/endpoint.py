@@ -1,0 +1,186 @@
+"""The endpoint contract: readable/writable descriptors with half-close.
+
+An endpoint owns up to two descriptors (``rfd`` for reading, ``wfd`` for writing;
+often the same).  The engine reads into its own buffer with :meth:`read_into`,
+writes with :meth:`write`, propagates EOF with :meth:`shutdown_write` and ends
+with :meth:`close`.  Behaviour that differs per kind lives here, not in the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+STDIO_FDS = (0, 1, 2)
+
+
+class Shut(Enum):
+    """What half-close does to the writing side."""
+
+    AUTO = "auto"
+    NONE = "none"
+    DOWN = "down"
+    CLOSE = "close"
+
+
+@dataclass
+class Conversions:
+    """Per-address stream options the engine honours."""
+
+    crlf: bool = False
+    cr: bool = False
+    escape: int | None = None
+    readbytes: int | None = None
+    ignoreeof: bool = False
+    shut: Shut = Shut.AUTO
+
+    @classmethod
+    def from_options(cls, opts: Any) -> Conversions:
+        """Take the APPL options out of an OptionSet."""
+        shut = Shut.AUTO
+        for name, value in (("shut-none", Shut.NONE), ("shut-down", Shut.DOWN), ("shut-close", Shut.CLOSE)):
+            if opts.get(name):
+                shut = value
+        return cls(
+            crlf=bool(opts.get("crlf")),
+            cr=bool(opts.get("cr")),
+            escape=opts.get("escape"),
+            readbytes=opts.get("readbytes"),
+            ignoreeof=bool(opts.get("ignoreeof")),
+            shut=shut,
+        )
+
+    @property
+    def transparent(self) -> bool:
+        """True when bytes pass unchanged (a zero-copy path may be taken)."""
+        return not (self.crlf or self.cr or self.escape is not None or self.readbytes is not None)
+
+
+def _pollable(fd: int | None) -> bool:
+    if fd is None:
+        return True
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return True
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+@dataclass
+class Endpoint:
+    """One opened address."""
+
+    name: str
+    rfd: int | None
+    wfd: int | None
+    sock: socket.socket | None = None
+    datagram: bool = False
+    conv: Conversions = field(default_factory=Conversions)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    keep_fds: tuple[int, ...] = ()
+    closed: bool = False
+    write_shut: bool = False
+
+    def __post_init__(self) -> None:
+        self.r_pollable = _pollable(self.rfd)
+        self.w_pollable = _pollable(self.wfd)
+        self.rconv = self.conv  # conversions applied to bytes read from here
+        self.wconv = self.conv  # conversions applied to bytes written here
+
+    # -- data ------------------------------------------------------------------
+    def read_into(self, buf: memoryview) -> int:
+        """Read once into ``buf``; 0 means EOF; raises BlockingIOError when empty."""
+        assert self.rfd is not None
+        return os.readv(self.rfd, [buf])
+
+    def write(self, data: memoryview | bytes) -> int:
+        """Write once; returns bytes written; raises BlockingIOError when full."""
+        assert self.wfd is not None
+        return os.write(self.wfd, data)
+
+    # -- closing ---------------------------------------------------------------
+    def shutdown_write(self) -> None:
+        """Propagate EOF to the peer of this endpoint (idempotent)."""
+        if self.write_shut or self.wfd is None:
+            return
+        self.write_shut = True
+        shut = self.conv.shut
+        if shut is Shut.NONE:
+            return
+        if self.sock is not None and shut in (Shut.AUTO, Shut.DOWN):
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            return
+        if shut is Shut.CLOSE or self.wfd != self.rfd:
+            self._release(self.wfd)
+            if self.wfd == self.rfd:
+                self.rfd = None
+            self.wfd = None
+
+    def _release(self, fd: int) -> None:
+        """Close ``fd``; standard fds are pointed at /dev/null instead."""
+        if fd in STDIO_FDS or fd in self.keep_fds:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, fd)
+                os.close(null)
+            except OSError:
+                pass
+            return
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Close every descriptor and run cleanups (unlink-close, locks)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.rfd = self.wfd = None
+        for fd in {self.rfd, self.wfd} - {None}:
+            assert fd is not None
+            if fd not in STDIO_FDS and fd not in self.keep_fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        for cleanup in self.cleanups:
+            try:
+                cleanup()
+            except OSError:
+                pass
+
+
+def dual(reader: Endpoint, writer: Endpoint) -> Endpoint:
+    """``a!!b``: an endpoint reading from ``reader`` and writing to ``writer``."""
+
+    class Dual(Endpoint):
+        def shutdown_write(self) -> None:
+            writer.shutdown_write()
+
+        def close(self) -> None:
+            reader.close()
+            writer.close()
+
+    ep = Dual(
+        name=f"{reader.name}!!{writer.name}",
+        rfd=reader.rfd,
+        wfd=writer.wfd,
+        datagram=reader.datagram or writer.datagram,
+    )
+    ep.rconv, ep.wconv = reader.rconv, writer.wconv
+    ep.r_pollable, ep.w_pollable = reader.r_pollable, writer.w_pollable
+    return ep

@@ -1,0 +1,259 @@
+"""The transfer loop: one selector, two pumps, half-close, ``-t``, ``-T``, dumps.
+
+Each :class:`Pump` moves bytes one way, holding at most one buffer; the engine
+only waits for readiness and asks pumps to step.  EOF on a source is passed on
+as a half-close of the destination once the pump's buffer is flushed; when one
+direction is done the other may go on until it has been idle for ``-t``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import time
+
+from . import log
+from .config import Config
+from .dump import Dumper
+from .endpoint import Endpoint
+from .errors import SocatError
+
+IGNOREEOF_POLL = 0.1
+
+
+def _io_error(op: str, fd: int | None, size: int, exc: OSError) -> SocatError:
+    return SocatError(f"{op}({fd}, 0x0, {size}): {exc.strerror or exc}")
+
+
+class Pump:
+    """One direction: read from ``src`` into a buffer, write it to ``dst``."""
+
+    def __init__(self, src: Endpoint, dst: Endpoint, index: int, tag: str, cfg: Config, dumper: Dumper) -> None:
+        self.src, self.dst, self.index, self.tag = src, dst, index, tag
+        self.buf = bytearray(cfg.bufsize)
+        self.view = memoryview(self.buf)
+        self.pending: memoryview | None = None
+        self.eof = False
+        self.done = False
+        self.moved = 0
+        self.left = src.rconv.readbytes
+        self.poll_at: float | None = None
+        self.dumper = dumper
+        self.datagram = src.datagram or dst.datagram
+
+    def wants(self) -> tuple[int | None, int, bool]:
+        """(fd, selector event, pollable) this pump waits on, or (None, 0, True)."""
+        if self.pending is not None:
+            return self.dst.wfd, selectors.EVENT_WRITE, self.dst.w_pollable
+        if self.eof:
+            return None, 0, True
+        return self.src.rfd, selectors.EVENT_READ, self.src.r_pollable
+
+    def step_read(self, now: float) -> bool:
+        """Read once and try to write it; True when bytes moved or state changed."""
+        size = len(self.buf) if self.left is None else min(len(self.buf), self.left)
+        if size == 0:
+            return self._at_eof()
+        try:
+            n = self.src.read_into(self.view[:size])
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EIO and self.src.rconv.ignoreeof is False and not self.src.datagram:
+                # a pty whose slave side closed reads EIO: that is its EOF
+                return self._at_eof()
+            raise _io_error("read", self.src.rfd, size, exc) from None
+        if n == 0 and not self.src.datagram:
+            if self.src.rconv.ignoreeof:
+                self.poll_at = now + IGNOREEOF_POLL
+                return False
+            return self._at_eof()
+        self.poll_at = None
+        data: bytes | memoryview = self.view[:n]
+        if self.left is not None:
+            self.left -= n
+        data = self._convert(data)
+        if self.dumper.active:
+            self.dumper.record(self.tag, bytes(data), self.moved)
+        self.moved += len(data)
+        self.pending = memoryview(data) if not isinstance(data, memoryview) else data
+        self.step_write()
+        if self.left == 0 and self.pending is None:
+            self._at_eof()
+        return True
+
+    def _convert(self, data: bytes | memoryview) -> bytes | memoryview:
+        rc, wc = self.src.rconv, self.dst.wconv
+        if rc.transparent and wc.transparent:
+            return data
+        out = bytes(data)
+        if rc.escape is not None:
+            cut = out.find(bytes((rc.escape,)))
+            if cut >= 0:
+                out = out[:cut]
+                self.eof = True
+        if rc.crlf:
+            out = out.replace(b"\r\n", b"\n")
+        elif rc.cr:
+            out = out.replace(b"\r", b"\n")
+        if wc.crlf:
+            out = out.replace(b"\n", b"\r\n")
+        elif wc.cr:
+            out = out.replace(b"\n", b"\r")
+        return out
+
+    def step_write(self) -> bool:
+        """Write pending bytes once; True when some were written."""
+        if self.pending is None:
+            return False
+        try:
+            n = self.dst.write(self.pending)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as exc:
+            raise _io_error("write", self.dst.wfd, len(self.pending), exc) from None
+        if n >= len(self.pending) or self.datagram:
+            self.pending = None
+        else:
+            self.pending = self.pending[n:]
+        if self.pending is None and self.eof:
+            self.finish()
+        return n > 0
+
+    def _at_eof(self) -> bool:
+        if not self.eof:
+            self.eof = True
+            fd = self.src.rfd
+            log.notice(f"socket {self.index} (fd {fd}) is at EOF")
+        if self.pending is None:
+            self.finish()
+        return True
+
+    def finish(self) -> None:
+        """Flushed after EOF: half-close the destination."""
+        if not self.done:
+            self.done = True
+            self.dst.shutdown_write()
+
+
+class Engine:
+    """Runs the pumps until both directions are done or a timer ends it."""
+
+    def __init__(self, first: Endpoint, second: Endpoint, cfg: Config) -> None:
+        self.cfg = cfg
+        self.dumper = Dumper(cfg.verbose, cfg.hexdump, cfg.raw_lr, cfg.raw_rl)
+        self.pumps: list[Pump] = []
+        if cfg.left_to_right and first.rfd is not None and second.wfd is not None:
+            self.pumps.append(Pump(first, second, 1, ">", cfg, self.dumper))
+        if cfg.right_to_left and second.rfd is not None and first.wfd is not None:
+            self.pumps.append(Pump(second, first, 2, "<", cfg, self.dumper))
+
+    def run(self) -> int:
+        """Transfer until done; return the exit status (errors raise SocatError)."""
+        cfg = self.cfg
+        sel = selectors.DefaultSelector()
+        registered: dict[int, int] = {}
+        last = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                active = [p for p in self.pumps if not p.done]
+                if not active:
+                    return 0
+                if len(active) < len(self.pumps) and now - last >= cfg.close_timeout:
+                    log.info("closing timeout expired")
+                    return 0
+                if cfg.total_timeout is not None and now - last >= cfg.total_timeout:
+                    log.notice("inactivity timeout triggered")
+                    return 0
+                wanted: dict[int, int] = {}
+                always: list[tuple[Pump, int]] = []
+                deadlines: list[float] = []
+                for p in active:
+                    if p.poll_at is not None and p.pending is None:
+                        deadlines.append(p.poll_at)
+                        if now < p.poll_at:
+                            continue
+                    fd, ev, pollable = p.wants()
+                    if fd is None:
+                        if p.eof:
+                            p.finish()
+                        continue
+                    if pollable:
+                        wanted[fd] = wanted.get(fd, 0) | ev
+                    else:
+                        always.append((p, ev))
+                if not self._sync(sel, registered, wanted):
+                    continue
+                if len(active) < len(self.pumps):
+                    deadlines.append(last + cfg.close_timeout)
+                if cfg.total_timeout is not None:
+                    deadlines.append(last + cfg.total_timeout)
+                timeout: float | None = None
+                if always:
+                    timeout = 0
+                elif deadlines:
+                    timeout = max(0.0, min(deadlines) - now)
+                if not wanted and not always and timeout is None:
+                    return 0
+                ready: dict[int, int] = {}
+                if wanted or timeout:
+                    for key, mask in sel.select(timeout):
+                        ready[key.fd] = mask
+                now = time.monotonic()
+                moved = False
+                for p in active:
+                    if p.done:
+                        continue
+                    fd, ev, pollable = p.wants()
+                    if fd is None:
+                        continue
+                    if p.poll_at is not None and now < p.poll_at:
+                        continue
+                    if not pollable or ready.get(fd, 0) & ev:
+                        if ev == selectors.EVENT_WRITE:
+                            moved |= p.step_write()
+                        else:
+                            moved |= p.step_read(now)
+                if moved:
+                    last = now
+        finally:
+            sel.close()
+
+    def _sync(self, sel: selectors.BaseSelector, registered: dict[int, int], wanted: dict[int, int]) -> bool:
+        """Bring the selector in line with ``wanted``; False if an fd proved unpollable."""
+        for fd in list(registered):
+            if fd not in wanted:
+                try:
+                    sel.unregister(fd)
+                except (KeyError, ValueError, OSError):
+                    pass
+                del registered[fd]
+        for fd, ev in wanted.items():
+            try:
+                if fd not in registered:
+                    sel.register(fd, ev)
+                elif registered[fd] != ev:
+                    sel.modify(fd, ev)
+            except PermissionError:  # epoll refuses regular files and some devices
+                self._mark_unpollable(fd)
+                return False
+            registered[fd] = ev
+        return True
+
+    def _mark_unpollable(self, fd: int) -> None:
+        for p in self.pumps:
+            if p.src.rfd == fd:
+                p.src.r_pollable = False
+            if p.dst.wfd == fd:
+                p.dst.w_pollable = False
+
+    def stats(self) -> list[int]:
+        """Bytes moved per direction (for --statistics)."""
+        return [p.moved for p in self.pumps]
+
+
+def set_nonblocking(fd: int) -> None:
+    """Set O_NONBLOCK on a descriptor we own."""
+    os.set_blocking(fd, False)

@@ -1,0 +1,24 @@
+"""One exception family for everything that ends pysocat with a message."""
+
+from __future__ import annotations
+
+
+class SocatError(Exception):
+    """A failure to report as one E line, ending the process with ``status``."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class SpecError(SocatError):
+    """The text of an address or an option is malformed."""
+
+
+class SignalExit(BaseException):
+    """Raised from a termination signal handler to unwind with cleanup."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -1,0 +1,150 @@
+"""Accepting peers: one, or one child process per peer with ``fork``.
+
+The listener keeps going in the parent; ``max-children`` bounds live children;
+SIGCHLD only wakes the loop (through the wakeup fd) and reaping happens here.
+Peers outside ``range=``/``sourceport=``/``lowport`` are refused with a W line.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from . import log
+from .errors import SocatError
+from .options import OptionSet, Phase
+from .registry import OpenContext
+from .sockets import ip_in_range, sockaddr_text
+
+PeerCheck = Callable[[Any], str | None]
+
+
+def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
+    """Build the peer check from range, sourceport and lowport (None = accept)."""
+    rng = opts.get("range")
+    in_range = ip_in_range(rng) if rng else None
+    sport = opts.get("sourceport")
+    low = opts.get("lowport", False)
+
+    def check(peer: Any) -> str | None:
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            return None
+        host, port = peer[0], peer[1]
+        if in_range is not None and not in_range(host):
+            return "range"
+        if sport is not None and port != sport:
+            return "sourceport"
+        if low and not 0 < port < 1024:
+            return "lowport"
+        return None
+
+    return check
+
+
+def _set_env(ctx: OpenContext, conn: socket.socket, peer: Any) -> None:
+    """SOCAT_PEERADDR/PEERPORT/SOCKADDR/SOCKPORT (and the -lp derived prefix)."""
+    values: dict[str, str] = {}
+    local = conn.getsockname()
+    if conn.family in (socket.AF_INET, socket.AF_INET6):
+        values = {"PEERADDR": str(peer[0]), "PEERPORT": str(peer[1]),
+                  "SOCKADDR": str(local[0]), "SOCKPORT": str(local[1])}
+    elif conn.family == socket.AF_UNIX:
+        values = {"PEERADDR": peer if isinstance(peer, str) else repr(peer),
+                  "SOCKADDR": local if isinstance(local, str) else repr(local)}
+    for prefix in {ctx.cfg.env_prefix, "SOCAT"}:
+        for key, value in values.items():
+            os.environ[f"{prefix}_{key}"] = value
+
+
+class ChildTracker:
+    """Live fork children, reaped when SIGCHLD wakes the loop."""
+
+    def __init__(self) -> None:
+        self.children: set[int] = set()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        self.old_wakeup = signal.set_wakeup_fd(self.wake_w)
+
+    def reap(self) -> None:
+        """Collect every exited child without blocking."""
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.children.discard(pid)
+            log.info(f"waitpid(): child {pid} exited with status {os.waitstatus_to_exitcode(status)}")
+
+    def in_child(self) -> None:
+        """After fork, in the child: drop the parent's reaping machinery."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+        self.children.clear()
+
+
+def accept_peer(ctx: OpenContext, listener: socket.socket, opts: OptionSet, check: PeerCheck) -> socket.socket:
+    """Accept a peer; with ``fork`` this returns only in a child process."""
+    fork = opts.get("fork", False)
+    max_children = opts.get("max-children")
+    timeout = opts.get("accept-timeout")
+    tracker = ChildTracker() if fork else None
+    lfd = listener.fileno()
+    listener.setblocking(False)
+    while True:
+        waits = [lfd]
+        if tracker is not None:
+            tracker.reap()
+            waits.append(tracker.wake_r)
+            if max_children is not None and len(tracker.children) >= max_children:
+                waits.remove(lfd)
+        try:
+            readable, _w, _x = select.select(waits, [], [], timeout)
+        except InterruptedError:
+            continue
+        if not readable:
+            raise SocatError(f"accept: timeout after {timeout} seconds without a connection")
+        if lfd not in readable:
+            continue
+        try:
+            conn, peer = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            continue
+        except OSError as exc:
+            log.warn(f"accept({lfd}): {exc.strerror}")
+            continue
+        peer_text = sockaddr_text(conn.family, peer)
+        reason = check(peer)
+        if reason is not None:
+            log.warn(f"refusing connection from {peer_text} due to {reason} option")
+            conn.close()
+            continue
+        log.notice(f"accepting connection from {peer_text} on {sockaddr_text(conn.family, conn.getsockname())}")
+        opts.apply(Phase.ACCEPT, conn.fileno())
+        if tracker is None:
+            listener.close()
+            _set_env(ctx, conn, peer)
+            return conn
+        pid = os.fork()
+        if pid == 0:
+            tracker.in_child()
+            listener.close()
+            _set_env(ctx, conn, peer)
+            return conn
+        tracker.children.add(pid)
+        log.notice(f"forked off child process {pid}")
+        conn.close()

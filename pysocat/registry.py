@@ -1,0 +1,148 @@
+"""Address types as data: one row per keyword, registered by its family module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Flag, auto
+from typing import TYPE_CHECKING
+
+from .errors import SpecError
+from .options import OptionSet, resolve
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .endpoint import Endpoint
+    from .spec import AddressSpec
+
+
+class Dir(Flag):
+    """Which ways an opened address is used."""
+
+    READ = auto()
+    WRITE = auto()
+    BOTH = READ | WRITE
+
+
+@dataclass
+class OpenContext:
+    """What an opener needs besides its parameters and options."""
+
+    cfg: Config
+    index: int
+    direction: Dir
+    spec: AddressSpec
+
+
+Opener = Callable[[OpenContext, tuple[str, ...], OptionSet], "Endpoint"]
+
+
+@dataclass(frozen=True)
+class AddressType:
+    """One keyword row: name, aliases, parameter names, option groups, opener."""
+
+    name: str
+    params: tuple[str, ...]
+    groups: frozenset[str]
+    opener: Opener
+    aliases: tuple[str, ...] = ()
+    optional: int = 0
+    features: tuple[str, ...] = ()
+    help: str = ""
+    directions: Dir = Dir.BOTH
+    extra: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+
+    def usage(self) -> str:
+        """socat's head syntax, e.g. ``tcp-connect:<host>:<port>``."""
+        req = self.params[: len(self.params) - self.optional]
+        opt = self.params[len(self.params) - self.optional :]
+        text = self.name.lower() + "".join(f":<{p}>" for p in req)
+        if opt:
+            text += "[" + "".join(f":<{p}>" for p in opt) + "]"
+        return text
+
+
+_TYPES: dict[str, AddressType] = {}
+_ROWS: list[AddressType] = []
+
+
+def register(
+    name: str,
+    params: tuple[str, ...],
+    groups: str,
+    opener: Opener,
+    *aliases: str,
+    optional: int = 0,
+    features: tuple[str, ...] = (),
+    help: str = "",
+    directions: Dir = Dir.BOTH,
+    **extra: object,
+) -> AddressType:
+    """Add a keyword (and aliases); refuses duplicates loudly."""
+    row = AddressType(
+        name.upper(),
+        params,
+        frozenset(g for g in groups.split(",") if g),
+        opener,
+        tuple(a.upper() for a in aliases),
+        optional,
+        features,
+        help,
+        directions,
+        dict(extra),
+    )
+    for key in (row.name, *row.aliases):
+        if key in _TYPES:
+            raise RuntimeError(f"address type {key} registered twice")
+        _TYPES[key] = row
+    _ROWS.append(row)
+    return row
+
+
+def _load() -> None:
+    from . import addresses  # noqa: F401  (registers every family)
+
+
+def lookup(keyword: str) -> AddressType:
+    """The row for a keyword or alias; SpecError for an unknown one."""
+    _load()
+    row = _TYPES.get(keyword.upper())
+    if row is None:
+        raise SpecError(f'unknown device/address "{keyword}"')
+    return row
+
+
+def rows() -> list[AddressType]:
+    """Every registered type, once each."""
+    _load()
+    return list(_ROWS)
+
+
+def names() -> dict[str, AddressType]:
+    """Every keyword and alias with its row."""
+    _load()
+    return dict(_TYPES)
+
+
+def features() -> list[str]:
+    """WITH_* feature names of everything registered, in registration order."""
+    seen: list[str] = []
+    for row in rows():
+        for feat in row.features:
+            if feat not in seen:
+                seen.append(feat)
+    return seen
+
+
+def prepare(spec: AddressSpec, check_groups: bool = True) -> tuple[AddressType, OptionSet]:
+    """Check parameter count and options of a spec against its type."""
+    row = lookup(spec.keyword)
+    n = len(spec.params)
+    hi = len(row.params)
+    lo = hi - row.optional
+    if not lo <= n <= hi:
+        expect = str(lo) if lo == hi else f"{lo} to {hi}"
+        raise SpecError(
+            f"{spec.keyword}: wrong number of parameters ({n} instead of {expect}): usage: {row.usage()}"
+        )
+    return row, resolve(spec.options, row.groups, check_groups)

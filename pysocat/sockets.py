@@ -1,0 +1,317 @@
+"""Shared socket steps: resolve, socket(), options by phase, bind, connect, retry."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import random
+import select
+import socket
+import stat
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import log
+from .endpoint import Conversions, Endpoint
+from .errors import SocatError, SpecError
+from .options import OptionSet, Phase
+from .registry import OpenContext
+
+UNIX_PATH_MAX = 107
+
+
+def family_name(family: int) -> int:
+    """socat prints families as numbers (AF=2, AF=10, AF=1)."""
+    return int(family)
+
+
+def sockaddr_text(family: int, addr: Any) -> str:
+    """socat's rendering of a socket address, e.g. ``AF=2 127.0.0.1:80``."""
+    if family == socket.AF_INET:
+        return f"AF=2 {addr[0]}:{addr[1]}"
+    if family == socket.AF_INET6:
+        return f"AF=10 [{addr[0]}]:{addr[1]}"
+    if family == socket.AF_UNIX:
+        if isinstance(addr, bytes):
+            addr = addr.decode("utf-8", "replace")
+        shown = ("\\0" + addr[1:]) if addr.startswith("\0") else addr
+        return f'AF=1 "{shown}"'
+    return f"AF={family} {addr!r}"
+
+
+def parse_port(text: str, proto: str = "tcp") -> int:
+    """A port number 0..65535 or a service name; never wraps around."""
+    text = text.strip()
+    if text.isdigit():
+        port = int(text)
+        if port > 65535:
+            raise SpecError(f'invalid port "{text}": must be in 0..65535')
+        return port
+    if text.startswith("-") and text[1:].isdigit():
+        raise SpecError(f'invalid port "{text}": must be in 0..65535')
+    try:
+        return socket.getservbyname(text, proto)
+    except OSError:
+        raise SocatError(f'getaddrinfo(NULL, "{text}"): Servname not supported for ai_socktype') from None
+
+
+def strip_brackets(host: str) -> str:
+    """``[::1]`` -> ``::1``."""
+    if host.startswith("[") and host.endswith("]"):
+        return host[1:-1]
+    return host
+
+
+def pick_family(base: int, opts: OptionSet, ctx: OpenContext) -> int:
+    """Family from the type (4/6), else ``pf=``, else ``-4``/``-6``, else unspecified."""
+    if base != socket.AF_UNSPEC:
+        return base
+    pf = opts.get("pf")
+    if pf is not None:
+        low = str(pf).lower()
+        if low in ("ip4", "ipv4", "inet", "4"):
+            return socket.AF_INET
+        if low in ("ip6", "ipv6", "inet6", "6"):
+            return socket.AF_INET6
+        raise SpecError(f'option "pf={pf}": expected ip4 or ip6')
+    return ctx.cfg.family
+
+
+def resolve(host: str, port: int, family: int, socktype: int, passive: bool = False) -> list[tuple[int, Any]]:
+    """getaddrinfo() to a list of (family, sockaddr); SocatError naming the host."""
+    flags = socket.AI_PASSIVE if passive else 0
+    try:
+        infos = socket.getaddrinfo(strip_brackets(host) or None, port, family, socktype, 0, flags)
+    except socket.gaierror as exc:
+        raise SocatError(f'getaddrinfo("{host}", "{port}"): {exc.strerror}') from None
+    except UnicodeError:
+        raise SocatError(f'getaddrinfo("{host}", "{port}"): invalid host name') from None
+    seen: list[tuple[int, Any]] = []
+    for fam, _t, _p, _c, sa in infos:
+        if (fam, sa) not in seen:
+            seen.append((fam, sa))
+    return seen
+
+
+def new_socket(family: int, socktype: int, opts: OptionSet, proto: int = 0) -> socket.socket:
+    """socket() plus the options of phase PASTSOCKET."""
+    try:
+        sock = socket.socket(family, socktype, proto)
+    except OSError as exc:
+        raise SocatError(f"socket({family}, {socktype}, {proto}): {exc.strerror}") from None
+    try:
+        opts.apply(Phase.FD, sock.fileno())
+        opts.apply(Phase.PASTSOCKET, sock.fileno())
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def split_bind(text: str, family: int) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 literal -> (host, port)."""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise SpecError(f'option "bind={text}": missing "]"')
+        rest = text[end + 1 :]
+        return text[1:end], parse_port(rest[1:]) if rest.startswith(":") else None
+    if text.count(":") > 1:
+        return text, None
+    host, _, port = text.partition(":")
+    return host, parse_port(port) if port else None
+
+
+def bind_address(family: int, opts: OptionSet, socktype: int, port: int | None = None) -> Any | None:
+    """The local address from ``bind=`` and ``sourceport=`` (IP families), or None."""
+    text = opts.get("bind")
+    sport = opts.get("sourceport") if port is None else None
+    host = ""
+    if text:
+        host, bport = split_bind(text, family)
+        if port is None and bport is not None:
+            sport = bport
+    if port is None and not text and sport is None:
+        return None
+    wildcard = "::" if family == socket.AF_INET6 else "0.0.0.0"
+    for fam, sa in resolve(host or wildcard, port if port is not None else (sport or 0), family, socktype, True):
+        if fam == family or family == socket.AF_UNSPEC:
+            return sa
+    raise SocatError(f'bind address "{text}" has no address of family {family}')
+
+
+def bind_socket(sock: socket.socket, addr: Any, lowport: bool = False) -> None:
+    """bind() with socat's error text; ``lowport`` tries ports 640..1023."""
+    if lowport:
+        base = list(addr)
+        for port in random.sample(range(640, 1024), 1024 - 640):
+            base[1] = port
+            try:
+                sock.bind(tuple(base))
+                return
+            except OSError:
+                continue
+        raise SocatError("lowport: no free port in 640..1023")
+    try:
+        sock.bind(addr)
+    except OSError as exc:
+        raise SocatError(
+            f"bind({sock.fileno()}, {{{sockaddr_text(sock.family, addr)}}}, {_salen(sock.family, addr)}): {exc.strerror}"
+        ) from None
+
+
+def _salen(family: int, addr: Any) -> int:
+    if family == socket.AF_INET:
+        return 16
+    if family == socket.AF_INET6:
+        return 28
+    return 2 + len(addr) + (0 if isinstance(addr, str) and addr.startswith("\0") else 1)
+
+
+def connect_socket(sock: socket.socket, addr: Any, timeout: float | None) -> None:
+    """connect() bounded by ``timeout`` (connect-timeout), with socat's error text."""
+    fd = sock.fileno()
+    sock.setblocking(False)
+    err = sock.connect_ex(addr)
+    if err in (errno.EINPROGRESS, errno.EALREADY):
+        _r, w, _x = select.select([], [fd], [], timeout)
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if w else errno.ETIMEDOUT
+    if err:
+        where = f"{sockaddr_text(sock.family, addr)}, {_salen(sock.family, addr)}"
+        raise SocatError(f"connect({fd}, {where}): {os.strerror(err)}")
+
+
+def with_retry(opts: OptionSet, what: Callable[[], Any]) -> Any:
+    """Run ``what``; on SocatError retry as ``retry``/``forever``/``interval`` say."""
+    retries = opts.get("retry", 0)
+    forever = opts.get("forever", False)
+    interval = opts.get("interval", 1.0)
+    while True:
+        try:
+            return what()
+        except SocatError as exc:
+            if not forever and retries <= 0:
+                raise
+            retries -= 1
+            log.info(f"{exc.message}; retrying in {interval}s")
+            time.sleep(interval)
+
+
+def stream_endpoint(sock: socket.socket, opts: OptionSet, name: str, datagram: bool = False) -> Endpoint:
+    """Wrap a connected socket as a non-blocking endpoint."""
+    sock.setblocking(False)
+    fd = sock.fileno()
+    opts.apply(Phase.LATE, fd)
+    return Endpoint(name=name, rfd=fd, wfd=fd, sock=sock, datagram=datagram, conv=Conversions.from_options(opts))
+
+
+def connect_inet(ctx: OpenContext, host: str, port: int, family: int, opts: OptionSet, socktype: int) -> Endpoint:
+    """Resolve, create, bind, connect (with retry): a connected IP socket endpoint."""
+    timeout = opts.get("connect-timeout")
+    lowport = opts.get("lowport", False)
+
+    def attempt() -> socket.socket:
+        last: SocatError | None = None
+        for fam, sa in resolve(host, port, family, socktype):
+            sock = new_socket(fam, socktype, opts)
+            try:
+                local = bind_address(fam, opts, socktype)
+                if lowport and local is None:
+                    local = ("::" if fam == socket.AF_INET6 else "0.0.0.0", 0)
+                if local is not None:
+                    bind_socket(sock, local, lowport)
+                connect_socket(sock, sa, timeout)
+                return sock
+            except SocatError as exc:
+                sock.close()
+                last = exc
+                log.info(exc.message)
+        assert last is not None
+        raise last
+
+    sock = with_retry(opts, attempt)
+    opts.apply(Phase.PASTCONNECT, sock.fileno())
+    log.notice(f"successfully connected from local address {sockaddr_text(sock.family, sock.getsockname())}")
+    return stream_endpoint(sock, opts, ctx.spec.text)
+
+
+# --- named entries ------------------------------------------------------------------
+
+
+def is_socket(path: str) -> bool:
+    """Whether ``path`` exists and is a socket."""
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def unlink_early(path: str) -> None:
+    """unlink-early, stricter than socat: only a stale socket is ever removed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SocatError(f'unlink-early: "{path}": {exc.strerror}') from None
+    if not stat.S_ISSOCK(st.st_mode):
+        raise SocatError(f'unlink-early: "{path}" exists and is not a socket; not removing it')
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+        live = True
+    except OSError:
+        live = False
+    finally:
+        probe.close()
+    if live:
+        raise SocatError(f'unlink-early: "{path}" is in use by a listening server; not removing it')
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        raise SocatError(f'unlink("{path}"): {exc.strerror}') from None
+
+
+def remover(path: str) -> Callable[[], None]:
+    """A cleanup that removes ``path`` only in the process that created it."""
+    owner = os.getpid()
+
+    def cleanup() -> None:
+        if os.getpid() == owner:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+    return cleanup
+
+
+def ip_in_range(spec: str) -> Callable[[str], bool]:
+    """``range=`` as a predicate on peer address text."""
+    text = spec.strip()
+    try:
+        if text.startswith("["):
+            end = text.index("]")
+            addr, rest = text[1:end], text[end + 1 :]
+            net = ipaddress.ip_network(addr + (rest if rest.startswith("/") else "/128"), strict=False)
+        elif ":" in text and "/" not in text and text.count(":") == 1:
+            addr, mask = text.split(":")
+            net = ipaddress.ip_network(f"{addr}/{mask}", strict=False)
+        else:
+            net = ipaddress.ip_network(text if "/" in text else text + ("/128" if ":" in text else "/32"), strict=False)
+    except ValueError:
+        raise SpecError(f'option "range={spec}": expected <addr>/<bits> or <addr>:<mask>') from None
+
+    def check(peer: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(peer.split("%")[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped and net.version == 4:
+            ip = ip.ipv4_mapped
+        return ip.version == net.version and ip in net
+
+    return check

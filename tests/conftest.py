@@ -1,0 +1,107 @@
+"""Shared helpers: run the real CLI, pick free ports, wait for listeners."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent / "pysocat"
+PYSOCAT = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "pysocat"]
+
+
+def free_port(family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> int:
+    """A port that was free a moment ago on loopback."""
+    with socket.socket(family, kind) as s:
+        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(*args: str, input: bytes | None = None, timeout: float = 20, **kw: object) -> subprocess.CompletedProcess[bytes]:
+    """Run pysocat to completion and return the CompletedProcess (stdout/stderr bytes)."""
+    return subprocess.run(
+        [*PYSOCAT, *args], input=input, capture_output=True, timeout=timeout, **kw  # type: ignore[arg-type]
+    )
+
+
+def start(*args: str, **kw: object) -> subprocess.Popen[bytes]:
+    """Start pysocat in the background (stdin/stdout/stderr pipes unless given)."""
+    kw.setdefault("stdin", subprocess.PIPE)
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([*PYSOCAT, *args], **kw)  # type: ignore[call-overload]
+
+
+def wait_tcp(port: int, host: str = "127.0.0.1", timeout: float = 10) -> None:
+    """Poll until something accepts on host:port (bounded)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _listening_tcp(port, family):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on {host}:{port}")
+
+
+def _listening_tcp(port: int, family: int) -> bool:
+    """Check /proc/net/tcp* for a LISTEN socket on ``port`` without connecting to it."""
+    files = ["/proc/net/tcp", "/proc/net/tcp6"]
+    hexport = f"{port:04X}"
+    for name in files:
+        try:
+            with open(name) as fh:
+                next(fh)
+                for line in fh:
+                    fields = line.split()
+                    if fields[1].endswith(":" + hexport) and fields[3] == "0A":
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def wait_path(path: str | Path, timeout: float = 10) -> None:
+    """Poll until ``path`` exists (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"{path} did not appear")
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float = 20) -> tuple[int, bytes, bytes]:
+    """Wait for a started process; kill it if it overruns. Returns (rc, out, err)."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise
+    return proc.returncode, out, err
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test started; killed at the end if still running."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=5)
+
+
+@pytest.fixture(params=["splice", "userspace"] if os.environ.get("PYSOCAT_BOTH_PATHS") else ["default"])
+def engine_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on each transfer path (the zero-copy path is chosen by the engine)."""
+    if request.param == "userspace":
+        monkeypatch.setenv("PYSOCAT_NO_SPLICE", "1")
+    return str(request.param)

@@ -115,7 +115,11 @@ def relay(cfg: Config, first: Spec, second: Spec) -> int:
     try:
         ep1 = _open(preps1, cfg, 1, want1)
         ep2 = _open(preps2, cfg, 2, want2)
-        log.notice(f"starting data transfer loop with FDs [{_fd(ep1.rfd)},{_fd(ep1.wfd)}] and [{_fd(ep2.rfd)},{_fd(ep2.wfd)}]")
+        fds = f"[{_fd(ep1.rfd)},{_fd(ep1.wfd)}] and [{_fd(ep2.rfd)},{_fd(ep2.wfd)}]"
+        log.notice(f"starting data transfer loop with FDs {fds}")
+        if cfg.analyze:
+            _analyze((ep1, ep2))
+        log.LOG.transfer_started()
         engine = Engine(ep1, ep2, cfg)
         status = engine.run()
         if cfg.statistics:
@@ -129,8 +133,34 @@ def relay(cfg: Config, first: Spec, second: Spec) -> int:
 
 
 def _statistics(engine: Engine) -> None:
-    for pump in engine.pumps:
-        log.LOG.log("N", f"statistics: {pump.tag} {pump.moved} bytes transferred")
+    """--statistics: bytes moved each way, printed to stderr at exit."""
+    for p in engine.pumps:
+        way = "left to right" if p.tag == ">" else "right to left"
+        _stderr(f"{log.LOG.progname} statistics: {way}: {p.moved} bytes")
+
+
+def _stderr(line: str) -> None:
+    try:
+        os.write(2, (line + "\n").encode())
+    except OSError:
+        pass
+
+
+def _analyze(endpoints: tuple[Endpoint, Endpoint]) -> None:
+    """-D: describe the descriptors before the transfer loop."""
+    import stat
+
+    kinds = [(stat.S_ISSOCK, "socket"), (stat.S_ISFIFO, "pipe"), (stat.S_ISREG, "file"),
+             (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")]
+    for index, ep in enumerate(endpoints, 1):
+        for fd in sorted(fd for fd in {ep.rfd, ep.wfd} if fd is not None):
+            try:
+                mode = os.fstat(fd).st_mode
+                kind = next((name for test, name in kinds if test(mode)), "other")
+                tty = " (terminal)" if os.isatty(fd) else ""
+            except OSError as exc:
+                kind, tty = f"unusable ({exc.strerror})", ""
+            _stderr(f"{log.LOG.progname}: address {index}: fd {fd} is a {kind}{tty}")
 
 
 def _fd(fd: int | None) -> int:

@@ -189,6 +189,7 @@ def _configure_logging(args: dict[str, object]) -> None:
         with_host=bool(args["--log-host"]),
         logfile=args["--log-file"],  # type: ignore[arg-type]
         syslog_facility=args["--syslog"],  # type: ignore[arg-type]
+        mixed_facility=args["--log-mixed"],  # type: ignore[arg-type]
     )
 
 

@@ -73,8 +73,8 @@ def help_text(level: int) -> str:
         "      <address-head>[,<opts>]",
         "   address-head:",
     ]
-    heads = sorted((row.usage(), row) for row in registry.rows())
-    out += [f"      {usage}\tgroups={_groups(row.groups)}" for usage, row in heads]
+    heads = sorted(((row.name.lower(), row.usage()), row) for row in registry.rows())
+    out += [f"      {key[1]}\tgroups={_groups(row.groups)}" for key, row in heads]
     if level >= 2:
         out += ["   opts:", "      <opt>{,<opts>}:", "   opt:"]
         rows: list[tuple[str, options.OptionDesc]] = []

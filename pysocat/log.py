@@ -22,6 +22,7 @@ class Logger:
         self.stream: TextIO | None = sys.stderr
         self.syslog_facility: str | None = None
         self._syslog_ready = False
+        self.mixed_facility: str | None = None
 
     def configure(
         self,
@@ -32,6 +33,7 @@ class Logger:
         with_host: bool = False,
         logfile: str | None = None,
         syslog_facility: str | None = None,
+        mixed_facility: str | None = None,
     ) -> None:
         """Set level (-d count), name (-lp), timestamp style and destination."""
         self.threshold = max(0, LEVELS.index("W") - verbosity)
@@ -43,6 +45,13 @@ class Logger:
             self.stream = open(logfile, "a", buffering=1, encoding="utf-8", errors="replace")
         if syslog_facility is not None:
             self.syslog_facility = syslog_facility or "daemon"
+            self.stream = None
+        self.mixed_facility = mixed_facility
+
+    def transfer_started(self) -> None:
+        """-lm: stderr while starting, syslog from the transfer phase on."""
+        if self.mixed_facility is not None:
+            self.syslog_facility = self.mixed_facility or "daemon"
             self.stream = None
 
     def enabled(self, level: str) -> bool:

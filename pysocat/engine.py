@@ -145,9 +145,20 @@ class Engine:
         self.dumper = Dumper(cfg.verbose, cfg.hexdump, cfg.raw_lr, cfg.raw_rl)
         self.pumps: list[Pump] = []
         if cfg.left_to_right and first.rfd is not None and second.wfd is not None:
-            self.pumps.append(Pump(first, second, 1, ">", cfg, self.dumper))
+            self.pumps.append(self._pump(first, second, 1, ">"))
         if cfg.right_to_left and second.rfd is not None and first.wfd is not None:
-            self.pumps.append(Pump(second, first, 2, "<", cfg, self.dumper))
+            self.pumps.append(self._pump(second, first, 2, "<"))
+
+    def _pump(self, src: Endpoint, dst: Endpoint, index: int, tag: str) -> Pump:
+        """The zero-copy pump when nothing needs to see the bytes, else userspace."""
+        from . import zerocopy
+
+        plain = src.rconv.transparent and dst.wconv.transparent and not self.dumper.active
+        if plain and not (src.datagram or dst.datagram) and zerocopy.available():
+            pump = zerocopy.SplicePump(src, dst, index, tag, self.cfg, self.dumper)
+            pump.setup()
+            return pump
+        return Pump(src, dst, index, tag, self.cfg, self.dumper)
 
     def run(self) -> int:
         """Transfer until done; return the exit status (errors raise SocatError)."""

@@ -1,0 +1,144 @@
+"""Zero-copy direction: splice() through a private pipe, for stream -> stream.
+
+Taken when nothing needs to see the bytes (no dumps, no conversions, no
+readbytes/escape) and neither side is a datagram socket.  The private pipe is
+the direction's one buffer (``CHUNK`` bytes, raised with F_SETPIPE_SZ).  If the
+kernel refuses splice for these descriptors (EINVAL and friends) before any byte
+moved, the direction falls back to the userspace copy for good.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import selectors
+
+from .engine import Pump, _io_error
+
+CHUNK = 1 << 20  # bytes the private pipe holds (F_SETPIPE_SZ; may be capped by the kernel)
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_FALLBACK = {errno.EINVAL, errno.ENOSYS, errno.EBADF, errno.ESPIPE, errno.EOPNOTSUPP, errno.EXDEV}
+
+
+def available() -> bool:
+    """splice() exists and the user has not forced the userspace path."""
+    return hasattr(os, "splice") and not os.environ.get("PYSOCAT_NO_SPLICE")
+
+
+class SplicePump(Pump):
+    """A Pump whose buffer is a kernel pipe; falls back to userspace on refusal."""
+
+    def setup(self) -> None:
+        """Create the private pipe (call once after construction)."""
+        self.pr, self.pw = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self.capacity = fcntl.fcntl(self.pw, F_SETPIPE_SZ, CHUNK)
+        except OSError:
+            self.capacity = 65536
+        self.inpipe = 0
+        self.spliced = False
+        self.userspace = False
+
+    def wants(self) -> tuple[int | None, int, bool]:
+        if self.userspace:
+            return super().wants()
+        if self.inpipe:
+            return self.dst.wfd, selectors.EVENT_WRITE, self.dst.w_pollable
+        if self.eof:
+            return None, 0, True
+        return self.src.rfd, selectors.EVENT_READ, self.src.r_pollable
+
+    def step_read(self, now: float) -> bool:
+        if self.userspace:
+            return super().step_read(now)
+        assert self.src.rfd is not None
+        try:
+            n = os.splice(self.src.rfd, self.pw, self.capacity - self.inpipe, flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as exc:
+            if exc.errno in _FALLBACK and not self.spliced:
+                self._fall_back()
+                return super().step_read(now)
+            raise _io_error("read", self.src.rfd, self.capacity, exc) from None
+        if n == 0:
+            if self.src.rconv.ignoreeof:
+                self.poll_at = now + 0.1
+                return False
+            return self._at_eof()
+        self.poll_at = None
+        self.spliced = True
+        self.inpipe += n
+        self.moved += n
+        self.step_write()
+        return True
+
+    def step_write(self) -> bool:
+        if self.userspace:
+            return super().step_write()
+        if not self.inpipe:
+            return False
+        assert self.dst.wfd is not None
+        try:
+            n = os.splice(self.pr, self.dst.wfd, self.inpipe, flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError as exc:
+            if exc.errno in _FALLBACK and not self.spliced_out():
+                # the destination refuses splice: copy what is in the pipe, then go userspace
+                self._drain_to_userspace()
+                return True
+            raise _io_error("write", self.dst.wfd, self.inpipe, exc) from None
+        self.inpipe -= n
+        self.out_spliced = True
+        if not self.inpipe and self.eof:
+            self.finish()
+        return n > 0
+
+    def spliced_out(self) -> bool:
+        return bool(getattr(self, "out_spliced", False))
+
+    def _at_eof(self) -> bool:
+        if not self.eof:
+            self.eof = True
+            from . import log
+
+            log.notice(f"socket {self.index} (fd {self.src.rfd}) is at EOF")
+        if not self.inpipe and (self.userspace is False or self.pending is None):
+            self.finish()
+        return True
+
+    def _fall_back(self) -> None:
+        self.userspace = True
+        self._close_pipe()
+
+    def _drain_to_userspace(self) -> None:
+        data = b""
+        while self.inpipe:
+            chunk = os.read(self.pr, self.inpipe)
+            if not chunk:
+                break
+            data += chunk
+            self.inpipe -= len(chunk)
+        self.inpipe = 0
+        self.userspace = True
+        self._close_pipe()
+        if data:
+            self.pending = memoryview(data)
+            self.step_write()
+        elif self.eof:
+            self.finish()
+
+    def _close_pipe(self) -> None:
+        for fd in (self.pr, self.pw):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.pr = self.pw = -1
+
+    def finish(self) -> None:
+        if not self.done and not self.userspace:
+            self._close_pipe()
+        super().finish()

@@ -35,7 +35,7 @@ def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:
     parts = [spec.read, spec.write] if isinstance(spec, DualSpec) else [spec]
     out: list[Prepared] = []
     for part in parts:
-        row, opts = prepare(part, cfg.check_groups)
+        row, opts = prepare(part, cfg.check_groups, cfg.sloppy)
         out.append((part, row, opts))
     return out
 
@@ -47,6 +47,8 @@ def _open_one(prep: Prepared, cfg: Config, index: int, want: Dir) -> Endpoint:
         way = "read" if want & Dir.READ else "written"
         raise SocatError(f'address "{spec.text}" cannot be {way}')
     ctx = OpenContext(cfg=cfg, index=index, direction=direction, spec=spec)
+    log.info(f"opening address {index}: {spec.text}")
+    log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
     _lock(opts)
     return row.opener(ctx, spec.params, opts)
 

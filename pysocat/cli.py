@@ -82,9 +82,12 @@ def _is_address(arg: str) -> bool:
 
 
 def normalise(argv: list[str]) -> list[str]:
-    """socat's spelling (``-d2``, ``-lf X``, ``-b8192``, ``-hh``) -> docopt long options."""
-    out: list[str] = []
-    debug = 0
+    """socat's spelling (``-d2``, ``-lf X``, ``-b8192``, ``-hh``) -> docopt long options.
+
+    A repeated option is given once to docopt: the last value wins, as in socat.
+    """
+    given: dict[str, str | None] = {}
+    debug: int | None = None
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -95,35 +98,36 @@ def normalise(argv: list[str]) -> list[str]:
             break
         m = re.fullmatch(r"-(h+|\?+)", arg)
         if m:
-            out.append(f"--help={min(len(m.group(1)), 3)}")
+            given["--help"] = str(min(len(m.group(1)), 3))
             continue
         m = re.fullmatch(r"-d(d*)(\d*)", arg)
         if m:
-            debug = int(m.group(2)) if m.group(2) else debug + 1 + len(m.group(1))
+            debug = int(m.group(2)) if m.group(2) else (debug or 0) + 1 + len(m.group(1))
             continue
         if arg in _FLAGS:
             name, takes = _FLAGS[arg]
             if takes:
                 if i >= len(argv):
                     raise SocatError(f'option "{arg}" requires a value; use option "-h" for help')
-                out.append(f"{name}={argv[i]}")
+                given[name] = argv[i]
                 i += 1
             else:
-                out.append(name)
+                given[name] = None
             continue
         for flag, (name, takes) in sorted(_FLAGS.items(), key=lambda kv: -len(kv[0])):
             if takes and arg.startswith(flag) and len(arg) > len(flag) and not arg.startswith("--"):
-                out.append(f"{name}={arg[len(flag):]}")
+                given[name] = arg[len(flag) :]
                 break
         else:
             for flag, name in _OPTIONAL.items():
                 if arg.startswith(flag):
-                    out.append(f"{name}={arg[len(flag):]}")
+                    given[name] = arg[len(flag) :]
                     break
             else:
                 raise SocatError(f'unknown option "{arg}"; use option "-h" for help')
-    if debug:
-        out.append(f"--debug={debug}")
+    if debug is not None:
+        given["--debug"] = str(debug)
+    out = [name if value is None else f"{name}={value}" for name, value in given.items()]
     return out + ["--"] + argv[i:]
 
 
@@ -181,10 +185,16 @@ def build_config(args: dict[str, object]) -> Config:
     )
 
 
+def _program_name() -> str:
+    """Basename of argv[0]; ``python -m pysocat`` logs as pysocat."""
+    name = os.path.basename(sys.argv[0] or "")
+    return "pysocat" if not name or name.startswith("__main__") else name
+
+
 def _configure_logging(args: dict[str, object]) -> None:
     log.LOG.configure(
-        verbosity=int(str(args["--debug"] or 0)),
-        progname=str(args["--log-prefix"] or os.path.basename(sys.argv[0] or "pysocat") or "pysocat"),
+        verbosity=None if args["--debug"] is None else int(str(args["--debug"])),
+        progname=str(args["--log-prefix"] or _program_name()),
         micro=bool(args["--log-micro"]),
         with_host=bool(args["--log-host"]),
         logfile=args["--log-file"],  # type: ignore[arg-type]

@@ -13,12 +13,16 @@ def _stamp() -> str:
     return time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(now)) + ".%09d" % int((now % 1) * 1_000_000)
 
 
+_ESCAPES = {0x07: "\\a", 0x08: "\\b", 0x0B: "\\v", 0x0C: "\\f", 0x0D: "\\r", 0x5C: "\\\\"}
+
+
 def _text(data: bytes) -> str:
+    """socat's -v rendering: C escapes for a few controls, '.' for the rest."""
     out = []
     for b in data:
-        if b == 0x0D:
-            out.append("\\r")
-        elif b == 0x0A or 0x20 <= b < 0x7F:
+        if b in _ESCAPES:
+            out.append(_ESCAPES[b])
+        elif b in (0x09, 0x0A) or 0x20 <= b < 0x7F:
             out.append(chr(b))
         else:
             out.append(".")

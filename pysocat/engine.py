@@ -41,6 +41,7 @@ class Pump:
         self.poll_at: float | None = None
         self.dumper = dumper
         self.datagram = src.datagram or dst.datagram
+        self.chatty = log.LOG.enabled("I")
 
     def wants(self) -> tuple[int | None, int, bool]:
         """(fd, selector event, pollable) this pump waits on, or (None, 0, True)."""
@@ -77,6 +78,8 @@ class Pump:
         if self.dumper.active:
             self.dumper.record(self.tag, bytes(data), self.moved)
         self.moved += len(data)
+        if self.chatty:
+            log.info(f"transferred {len(data)} bytes from {self.src.rfd} to {self.dst.wfd}")
         self.pending = memoryview(data) if not isinstance(data, memoryview) else data
         self.step_write()
         if self.left == 0 and self.pending is None:

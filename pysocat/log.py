@@ -9,6 +9,7 @@ import time
 from typing import TextIO
 
 LEVELS = "DINWEF"  # index = severity: D=0 .. F=5
+_LEVEL_FOR_D = {0: "E", 1: "N", 2: "N", 3: "I", 4: "D"}
 
 
 class Logger:
@@ -27,7 +28,7 @@ class Logger:
     def configure(
         self,
         *,
-        verbosity: int,
+        verbosity: int | None,
         progname: str | None = None,
         micro: bool = False,
         with_host: bool = False,
@@ -35,8 +36,12 @@ class Logger:
         syslog_facility: str | None = None,
         mixed_facility: str | None = None,
     ) -> None:
-        """Set level (-d count), name (-lp), timestamp style and destination."""
-        self.threshold = max(0, LEVELS.index("W") - verbosity)
+        """Set level (-d count), name (-lp), timestamp style and destination.
+
+        socat 1.8 levels: none given -> F E W; -d0 -> F E; -d and -dd add N;
+        -ddd adds I; -dddd adds D.
+        """
+        self.threshold = LEVELS.index(_LEVEL_FOR_D[min(verbosity, 4)] if verbosity is not None else "W")
         if progname:
             self.progname = progname
         self.micro = micro

@@ -91,8 +91,13 @@ def _bad(desc: OptionDesc, raw: str | None, expect: str) -> SpecError:
 def _int(desc: OptionDesc, raw: str | None, base: int = 0) -> int:
     if raw is None or not raw.strip():
         raise _bad(desc, raw, "missing numerical value")
+    text = raw.strip()
+    if not text.isascii():
+        raise _bad(desc, raw, "not a number")
+    if base == 0 and len(text) > 1 and text[0] == "0" and text.isdigit():
+        base = 8  # C strtol semantics, as socat: a leading zero means octal
     try:
-        value = int(raw.strip(), base)
+        value = int(text, base)
     except ValueError:
         raise _bad(desc, raw, "not a number") from None
     lo = desc.lo if desc.lo is not None else -(2**31)
@@ -100,6 +105,26 @@ def _int(desc: OptionDesc, raw: str | None, base: int = 0) -> int:
     if not lo <= value <= hi:
         raise _bad(desc, raw, f"out of range {lo}..{hi}")
     return value
+
+
+ID_MAX = 2**32 - 2  # (uid_t)-1 means "unchanged"
+
+
+def _ident(desc: OptionDesc, raw: str | None, kind: str, by_name: Callable[[str], int]) -> int:
+    """A user or group name, or a numeric id in 0..2**32-2."""
+    if not raw:
+        raise _bad(desc, raw, f"missing {kind} name or id")
+    if raw.isascii() and raw.isdigit():
+        value = int(raw)
+        if value > ID_MAX:
+            raise _bad(desc, raw, f"{kind} id out of range 0..{ID_MAX}")
+        return value
+    if "\0" in raw:
+        raise _bad(desc, raw, f"invalid {kind} name")
+    try:
+        return by_name(raw)
+    except KeyError:
+        raise _bad(desc, raw, f'unknown {kind} "{raw}"') from None
 
 
 def parse_value(desc: OptionDesc, raw: str | None) -> Any:
@@ -139,23 +164,9 @@ def parse_value(desc: OptionDesc, raw: str | None) -> Any:
             raise _bad(desc, raw, "octal mode out of range 0..7777")
         return mode
     if t is OptType.USER:
-        if not raw:
-            raise _bad(desc, raw, "missing user name or id")
-        if raw.isdigit():
-            return int(raw)
-        try:
-            return pwd.getpwnam(raw).pw_uid
-        except KeyError:
-            raise _bad(desc, raw, f'unknown user "{raw}"') from None
+        return _ident(desc, raw, "user", lambda name: pwd.getpwnam(name).pw_uid)
     if t is OptType.GROUP:
-        if not raw:
-            raise _bad(desc, raw, "missing group name or id")
-        if raw.isdigit():
-            return int(raw)
-        try:
-            return grp.getgrnam(raw).gr_gid
-        except KeyError:
-            raise _bad(desc, raw, f'unknown group "{raw}"') from None
+        return _ident(desc, raw, "group", lambda name: grp.getgrnam(name).gr_gid)
     if t is OptType.CHAR:
         if raw is None or raw == "":
             raise _bad(desc, raw, "missing character")
@@ -396,6 +407,7 @@ class OptionSet:
     values: dict[str, Any] = field(default_factory=dict)
     descs: dict[str, OptionDesc] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
+    sloppy: bool = False
 
     def has(self, name: str) -> bool:
         """Whether the option was given (marks it used)."""
@@ -422,16 +434,23 @@ class OptionSet:
                 try:
                     desc.apply(fd, value)
                 except OSError as exc:
+                    from . import log
                     from .errors import SocatError
 
-                    raise SocatError(f'option "{name}": {exc.strerror or exc}') from None
+                    message = f'option "{name}": {exc.strerror or exc}'
+                    if not self.sloppy:
+                        raise SocatError(message) from None
+                    log.warn(message)
 
 
 def resolve(
-    raw: Iterable[tuple[str, str | None]], groups: frozenset[str], check_groups: bool = True
+    raw: Iterable[tuple[str, str | None]], groups: frozenset[str], check_groups: bool = True, sloppy: bool = False
 ) -> OptionSet:
-    """Check names, groups and values of raw options; return the typed set."""
-    result = OptionSet()
+    """Check names, groups and values of raw options; return the typed set.
+
+    ``sloppy`` (-s): an option that fails when applied is a warning, not an error.
+    """
+    result = OptionSet(sloppy=sloppy)
     for name, value in raw:
         desc = lookup(name)
         if desc is None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Flag, auto
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,7 @@ class AddressType:
     features: tuple[str, ...] = ()
     help: str = ""
     directions: Dir = Dir.BOTH
-    extra: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+    checks: tuple[Callable[[str], object] | None, ...] = ()
 
     def usage(self) -> str:
         """socat's head syntax, e.g. ``tcp-connect:<host>:<port>``."""
@@ -76,7 +77,7 @@ def register(
     features: tuple[str, ...] = (),
     help: str = "",
     directions: Dir = Dir.BOTH,
-    **extra: object,
+    checks: tuple[Callable[[str], object] | None, ...] = (),
 ) -> AddressType:
     """Add a keyword (and aliases); refuses duplicates loudly."""
     row = AddressType(
@@ -89,7 +90,7 @@ def register(
         features,
         help,
         directions,
-        dict(extra),
+        checks,
     )
     for key in (row.name, *row.aliases):
         if key in _TYPES:
@@ -103,12 +104,12 @@ def _load() -> None:
     from . import addresses  # noqa: F401  (registers every family)
 
 
-def lookup(keyword: str) -> AddressType:
-    """The row for a keyword or alias; SpecError for an unknown one."""
+def lookup(keyword: str, shown: str | None = None) -> AddressType:
+    """The row for a keyword or alias; SpecError (naming ``shown``) for an unknown one."""
     _load()
     row = _TYPES.get(keyword.upper())
     if row is None:
-        raise SpecError(f'unknown device/address "{keyword}"')
+        raise SpecError(f'unknown device/address "{keyword if shown is None else shown}"')
     return row
 
 
@@ -134,9 +135,10 @@ def features() -> list[str]:
     return seen
 
 
-def prepare(spec: AddressSpec, check_groups: bool = True) -> tuple[AddressType, OptionSet]:
-    """Check parameter count and options of a spec against its type."""
-    row = lookup(spec.keyword)
+def prepare(spec: AddressSpec, check_groups: bool = True, sloppy: bool = False) -> tuple[AddressType, OptionSet]:
+    """Check parameter count, parameter values and options of a spec against its type."""
+    head = re.split(r"[:,]", spec.text, maxsplit=1)[0]
+    row = lookup(spec.keyword, head if head.upper() == spec.keyword else None)
     n = len(spec.params)
     hi = len(row.params)
     lo = hi - row.optional
@@ -145,4 +147,7 @@ def prepare(spec: AddressSpec, check_groups: bool = True) -> tuple[AddressType, 
         raise SpecError(
             f"{spec.keyword}: wrong number of parameters ({n} instead of {expect}): usage: {row.usage()}"
         )
-    return row, resolve(spec.options, row.groups, check_groups)
+    for check, param in zip(row.checks, spec.params, strict=False):
+        if check is not None:
+            check(param)
+    return row, resolve(spec.options, row.groups, check_groups, sloppy)

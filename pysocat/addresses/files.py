@@ -22,6 +22,7 @@ _OPEN_FLAGS = {
     "sync": os.O_SYNC,
     "noatime": getattr(os, "O_NOATIME", 0),
     "noctty": os.O_NOCTTY,
+    "nonblock": os.O_NONBLOCK,
 }
 
 

@@ -65,15 +65,15 @@ def _listener(base: int) -> Opener:
 
 _C = "FD,SOCKET,CHILD,RETRY,IP4,IP6,TCP,IPAPP"
 _L = "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,TCP,IPAPP"
-register("TCP", ("host", "port"), _C, _connector(socket.AF_UNSPEC), "TCP-CONNECT",
+register("TCP", ("host", "port"), _C, _connector(socket.AF_UNSPEC), "TCP-CONNECT", checks=(None, parse_port),
          features=("IP4", "IP6", "TCP"), help="TCP client")
-register("TCP4", ("host", "port"), _C.replace(",IP6", ""), _connector(socket.AF_INET), "TCP4-CONNECT",
+register("TCP4", ("host", "port"), _C.replace(",IP6", ""), _connector(socket.AF_INET), "TCP4-CONNECT", checks=(None, parse_port),
          help="TCP client over IPv4")
-register("TCP6", ("host", "port"), _C.replace(",IP4", ""), _connector(socket.AF_INET6), "TCP6-CONNECT",
+register("TCP6", ("host", "port"), _C.replace(",IP4", ""), _connector(socket.AF_INET6), "TCP6-CONNECT", checks=(None, parse_port),
          help="TCP client over IPv6")
-register("TCP-LISTEN", ("port",), _L, _listener(socket.AF_UNSPEC), "TCP-L",
+register("TCP-LISTEN", ("port",), _L, _listener(socket.AF_UNSPEC), "TCP-L", checks=(parse_port,),
          features=("LISTEN", "RETRY"), help="TCP server")
-register("TCP4-LISTEN", ("port",), _L.replace(",IP6", ""), _listener(socket.AF_INET), "TCP4-L",
+register("TCP4-LISTEN", ("port",), _L.replace(",IP6", ""), _listener(socket.AF_INET), "TCP4-L", checks=(parse_port,),
          help="TCP server over IPv4")
-register("TCP6-LISTEN", ("port",), _L.replace(",IP4", ""), _listener(socket.AF_INET6), "TCP6-L",
+register("TCP6-LISTEN", ("port",), _L.replace(",IP4", ""), _listener(socket.AF_INET6), "TCP6-L", checks=(parse_port,),
          help="TCP server over IPv6")

@@ -268,6 +268,13 @@ def _fchmod(fd: int, value: Any) -> None:
     os.fchmod(fd, int(value))
 
 
+def _seek(whence: int) -> Applier:
+    def apply(fd: int, value: Any) -> None:
+        os.lseek(fd, int(value), whence)
+
+    return apply
+
+
 # --- the table --------------------------------------------------------------------
 
 TABLE: list[OptionDesc] = []
@@ -306,7 +313,7 @@ _opt("lockfile", S, "APPL", Phase.INIT, help="fail when this lock file exists, e
 _opt("waitlock", S, "APPL", Phase.INIT, help="wait until this lock file can be created")
 
 # Descriptor options.
-_opt("nonblock", B, "FD", Phase.FD, apply=_fl(os.O_NONBLOCK), help="set O_NONBLOCK")
+_opt("nonblock", B, "FD", Phase.FD, "o-nonblock", "o-ndelay", "ndelay", apply=_fl(os.O_NONBLOCK), help="set O_NONBLOCK")
 _opt("cloexec", B, "FD", Phase.FD, apply=_cloexec, help="set FD_CLOEXEC")
 _opt("user", OptType.USER, "FD", Phase.FD, "owner", "uid", apply=_fchown_user, help="change owner of the file or socket")
 _opt("group", OptType.GROUP, "FD", Phase.FD, "gid", apply=_fchown_group, help="change group of the file or socket")
@@ -318,14 +325,24 @@ _opt("unlink-early", B, "NAMED", Phase.EARLY, help="remove a stale UNIX socket a
 _opt("unlink-close", B, "NAMED", Phase.LATE, help="remove the entry when the address is closed")
 
 # open() flags.
-_opt("creat", B, "OPEN", Phase.OPEN, "create", help="O_CREAT: create the file if missing")
-_opt("excl", B, "OPEN", Phase.OPEN, help="O_EXCL: fail when the file exists (with creat)")
-_opt("append", B, "OPEN", Phase.OPEN, help="O_APPEND")
-_opt("trunc", B, "OPEN", Phase.OPEN, help="O_TRUNC")
-_opt("nofollow", B, "OPEN", Phase.OPEN, help="O_NOFOLLOW: refuse a symlink")
-_opt("sync", B, "OPEN", Phase.OPEN, help="O_SYNC")
-_opt("noatime", B, "OPEN", Phase.OPEN, help="O_NOATIME")
-_opt("noctty", B, "OPEN", Phase.OPEN, help="O_NOCTTY")
+_opt("creat", B, "OPEN", Phase.OPEN, "o-creat", "create", help="O_CREAT: create the file if missing")
+_opt("excl", B, "OPEN", Phase.OPEN, "o-excl", help="O_EXCL: fail when the file exists (with creat)")
+_opt("append", B, "OPEN", Phase.OPEN, "o-append", help="O_APPEND")
+_opt("trunc", B, "OPEN", Phase.OPEN, "o-trunc", help="O_TRUNC")
+_opt("nofollow", B, "OPEN", Phase.OPEN, "o-nofollow", help="O_NOFOLLOW: refuse a symlink")
+_opt("sync", B, "OPEN", Phase.OPEN, "o-sync", help="O_SYNC")
+_opt("noatime", B, "OPEN", Phase.OPEN, "o-noatime", help="O_NOATIME")
+_opt("noctty", B, "OPEN", Phase.OPEN, "o-noctty", help="O_NOCTTY")
+
+_opt("ftruncate", OptType.SIZE, "REG", Phase.LATE, "truncate", apply=lambda fd, v: os.ftruncate(fd, int(v)),
+     lo=0, hi=SIZE_MAX, help="truncate the file to this size after opening")
+_opt("seek", OptType.SIZE, "REG", Phase.LATE, "lseek", "seek-set",
+     apply=_seek(os.SEEK_SET), lo=0, hi=SIZE_MAX,
+     help="seek to this offset after opening")
+_opt("seek-cur", OptType.INT, "REG", Phase.LATE, apply=_seek(os.SEEK_CUR),
+     lo=-(2**62), hi=2**62, help="seek relative to the current offset")
+_opt("seek-end", OptType.INT, "REG", Phase.LATE, apply=_seek(os.SEEK_END),
+     lo=-(2**62), hi=2**62, help="seek relative to the end of the file")
 
 # Sockets.
 _opt("reuseaddr", B, "SOCKET", Phase.PASTSOCKET, "so-reuseaddr",

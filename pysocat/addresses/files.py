@@ -86,9 +86,9 @@ def gopen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoin
         from .unix import connect_path
 
         return connect_path(ctx, path, opts)
-    base = access_flags(ctx.direction)
+    base = access_flags(ctx.direction) | os.O_CREAT
     if ctx.direction & Dir.WRITE:
-        base |= os.O_CREAT | os.O_APPEND
+        base |= os.O_APPEND
     fd = _open(path, _flags(opts, base), opts.get("perm", 0o666))
     return _file_endpoint(ctx, opts, path, fd)
 
@@ -116,7 +116,7 @@ def named_pipe(ctx: OpenContext, path: str, opts: OptionSet) -> Endpoint:
 
 
 _FILE = "FD,REG,NAMED,OPEN,FIFO,CHR,BLK,TERMIOS"
-register("OPEN", ("filename",), _FILE, open_file, features=("FILE",), help="open() a file")
+register("OPEN", ("filename",), _FILE, open_file, "FILE", features=("FILE",), help="open() a file")
 register("CREATE", ("filename",), "FD,REG,NAMED,OPEN", create_file, "CREAT", features=("CREAT",),
          help="create a file (write only)", directions=Dir.WRITE)
 register("GOPEN", ("filename",), _FILE + ",SOCKET,UNIX", gopen, features=("GOPEN",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 from .. import log
@@ -39,7 +40,8 @@ def _listener(base: int) -> Opener:
         bind_text = opts.get("bind")
         if family == socket.AF_UNSPEC:
             host = split_bind(bind_text, family)[0] if bind_text else ""
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            ipv6 = ":" in host if host else os.environ.get("SOCAT_DEFAULT_LISTEN_IP") == "6"
+            family = socket.AF_INET6 if ipv6 else socket.AF_INET
         opts.has("sourceport")
         addr = bind_address(family, opts, socket.SOCK_STREAM, port)
         backlog = opts.get("backlog", socket.SOMAXCONN)

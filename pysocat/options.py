@@ -393,6 +393,17 @@ _opt("range", S, "RANGE", Phase.ACCEPT, help="accept only peers in <addr>/<bits>
 _opt("fork", B, "CHILD", Phase.ACCEPT, help="serve each peer in a child process and keep listening")
 _opt("max-children", N, "CHILD", Phase.ACCEPT, lo=1, hi=2**31 - 1, help="at most this many live children")
 
+# Child processes (EXEC, SYSTEM).
+_opt("pipes", B, "EXEC", Phase.INIT, help="talk to the child over two pipes instead of a socketpair")
+_opt("socketpair", B, "EXEC", Phase.INIT, help="talk to the child over a socketpair (default)")
+_opt("stderr", B, "EXEC", Phase.INIT, help="the child's stderr goes to the channel too")
+_opt("fdin", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child reads the channel on this fd")
+_opt("fdout", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child writes the channel on this fd")
+_opt("setsid", B, "EXEC", Phase.INIT, "sid", help="the child starts a new session")
+_opt("setpgid", B, "EXEC", Phase.INIT, "pgid", help="the child starts a new process group")
+_opt("path", S, "EXEC", Phase.INIT, help="PATH used to find the program")
+_opt("dash", B, "EXEC", Phase.INIT, "login", help="argv[0] starts with '-' (login shell)")
+
 # Retrying.
 _opt("retry", N, "RETRY", Phase.INIT, lo=0, hi=2**31 - 1, help="retry a failed connect/bind this many times")
 _opt("forever", B, "RETRY", Phase.INIT, help="retry without limit")

@@ -94,6 +94,17 @@ def talk(port: int, data: bytes, timeout: float = 20, bind: tuple[str, int] | No
             out += chunk
 
 
+def read_all(port: int, timeout: float = 30) -> bytes:
+    """Connect and read until the server side closes (the client never half-closes first)."""
+    with socket.socket() as c:
+        c.settimeout(timeout)
+        c.connect(("127.0.0.1", port))
+        out = b""
+        while chunk := c.recv(65536):
+            out += chunk
+        return out
+
+
 # --- /proc helpers ---------------------------------------------------------------------
 
 
@@ -245,17 +256,8 @@ def test_fork_200_clients_served_data(procs: list[subprocess.Popen[bytes]]) -> N
         procs.append(p)
         wait_tcp(port)
 
-        def one(i: int) -> bytes:
-            with socket.socket() as c:
-                c.settimeout(30)
-                c.connect(("127.0.0.1", port))
-                out = b""
-                while chunk := c.recv(65536):
-                    out += chunk
-                return out
-
         with ThreadPoolExecutor(max_workers=200) as pool:
-            results = list(pool.map(one, range(200)))
+            results = list(pool.map(lambda i: read_all(port), range(200)))
         assert sum(r == reply for r in results) == 200
         assert settle_children(p.pid, timeout=5) == []
         assert p.poll() is None
@@ -284,7 +286,7 @@ def test_fork_max_children_bound(procs: list[subprocess.Popen[bytes]]) -> None:
         sampler.start()
         try:
             with ThreadPoolExecutor(max_workers=60) as pool:
-                results = list(pool.map(lambda i: talk(port, b"", timeout=30), range(60)))
+                results = list(pool.map(lambda i: read_all(port), range(60)))
         finally:
             stop.set()
             sampler.join()
@@ -305,7 +307,7 @@ def test_fork_no_zombies_after_burst(procs: list[subprocess.Popen[bytes]]) -> No
         procs.append(p)
         wait_tcp(port)
         with ThreadPoolExecutor(max_workers=50) as pool:
-            results = list(pool.map(lambda i: talk(port, b"hi", timeout=30), range(100)))
+            results = list(pool.map(lambda i: read_all(port), range(100)))
         assert results == [b"bye\n"] * 100
         time.sleep(1.5)
         kids = children(p.pid)

@@ -1,3 +1,3 @@
 """The family list: importing a family module registers its address types."""
 
-from . import echo, files, stdio, tcp, unix  # noqa: F401
+from . import echo, exec, files, stdio, tcp, unix  # noqa: F401

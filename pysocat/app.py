@@ -40,20 +40,20 @@ def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:
     return out
 
 
-def _open_one(prep: Prepared, cfg: Config, index: int, want: Dir) -> Endpoint:
+def _open_one(prep: Prepared, cfg: Config, index: int, want: Dir, peer: Endpoint | None = None) -> Endpoint:
     spec, row, opts = prep
     direction = want & row.directions
     if not direction:
         way = "read" if want & Dir.READ else "written"
         raise SocatError(f'address "{spec.text}" cannot be {way}')
-    ctx = OpenContext(cfg=cfg, index=index, direction=direction, spec=spec)
+    ctx = OpenContext(cfg=cfg, index=index, direction=direction, spec=spec, peer=peer)
     log.info(f"opening address {index}: {spec.text}")
     log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
     _lock(opts)
     return row.opener(ctx, spec.params, opts)
 
 
-def _open(preps: list[Prepared], cfg: Config, index: int, want: Dir) -> Endpoint:
+def _open(preps: list[Prepared], cfg: Config, index: int, want: Dir, peer: Endpoint | None = None) -> Endpoint:
     if len(preps) == 2:
         reader = _open_one(preps[0], cfg, index, Dir.READ) if want & Dir.READ else None
         writer = _open_one(preps[1], cfg, index, Dir.WRITE) if want & Dir.WRITE else None
@@ -62,7 +62,7 @@ def _open(preps: list[Prepared], cfg: Config, index: int, want: Dir) -> Endpoint
         ep = reader or writer
         assert ep is not None
         return ep
-    return _open_one(preps[0], cfg, index, want)
+    return _open_one(preps[0], cfg, index, want, peer)
 
 
 _LOCKS: list[str] = []
@@ -116,7 +116,7 @@ def relay(cfg: Config, first: Spec, second: Spec) -> int:
     ep2: Endpoint | None = None
     try:
         ep1 = _open(preps1, cfg, 1, want1)
-        ep2 = _open(preps2, cfg, 2, want2)
+        ep2 = _open(preps2, cfg, 2, want2, ep1)
         fds = f"[{_fd(ep1.rfd)},{_fd(ep1.wfd)}] and [{_fd(ep2.rfd)},{_fd(ep2.wfd)}]"
         log.notice(f"starting data transfer loop with FDs {fds}")
         if cfg.analyze:

@@ -402,6 +402,7 @@ _opt("fdout", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child writes the c
 _opt("setsid", B, "EXEC", Phase.INIT, "sid", help="the child starts a new session")
 _opt("setpgid", B, "EXEC", Phase.INIT, "pgid", help="the child starts a new process group")
 _opt("path", S, "EXEC", Phase.INIT, help="PATH used to find the program")
+_opt("nofork", B, "EXEC", Phase.INIT, help="exec the program in place of pysocat, on the first address's fds")
 _opt("dash", B, "EXEC", Phase.INIT, "login", help="argv[0] starts with '-' (login shell)")
 
 # Retrying.

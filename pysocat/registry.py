@@ -33,6 +33,7 @@ class OpenContext:
     index: int
     direction: Dir
     spec: AddressSpec
+    peer: Endpoint | None = None  # the first address, already open, when opening the second
 
 
 Opener = Callable[[OpenContext, tuple[str, ...], OptionSet], "Endpoint"]

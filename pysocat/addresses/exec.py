@@ -59,8 +59,33 @@ def _child_env(ctx: OpenContext) -> dict[str, str]:
     return env
 
 
+def exec_in_place(ctx: OpenContext, argv: list[str], opts: OptionSet) -> Endpoint:
+    """nofork: become the program, with the first address as its stdin/stdout."""
+    peer = ctx.peer
+    if peer is None or ctx.index != 2:
+        raise SocatError('option "nofork" can only be applied to the second address')
+    env = _child_env(ctx)
+    if opts.get("path") is not None:
+        env["PATH"] = opts.get("path")
+    for fd, target in ((peer.rfd, 0), (peer.wfd, 1)):
+        if fd is not None:
+            os.set_blocking(fd, True)
+            os.dup2(fd, target)
+    if opts.get("stderr") and peer.wfd is not None:
+        os.dup2(peer.wfd, 2)
+    if opts.get("setsid"):
+        os.setsid()
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as exc:
+        raise SocatError(f'execvp("{argv[0]}", ...): {exc.strerror}') from None
+
+
 def spawn(ctx: OpenContext, argv: list[str], opts: OptionSet) -> Endpoint:
     """Start ``argv`` with its stdio (or fdin/fdout) connected to a new endpoint."""
+    if opts.get("nofork"):
+        return exec_in_place(ctx, argv, opts)
     use_pipes = bool(opts.get("pipes")) and not opts.get("socketpair")
     fdin, fdout = opts.get("fdin", 0), opts.get("fdout", 1)
     with_stderr = bool(opts.get("stderr"))

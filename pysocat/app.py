@@ -6,7 +6,10 @@ import os
 import signal
 import time
 
-from . import log
+from . import (
+    log,
+    zerocopy,  # noqa: F401  (loaded before any fork, not in each child)
+)
 from .config import Config
 from .endpoint import Endpoint, dual
 from .engine import Engine

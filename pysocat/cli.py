@@ -234,6 +234,10 @@ def _run(argv: list[str]) -> int:
     install_signal_handlers()
     status = relay(cfg, first, second)
     log.notice(f"exiting with status {status}")
+    from .listen import IN_FORK_CHILD
+
+    if IN_FORK_CHILD:  # a per-connection child: skip interpreter teardown
+        os._exit(status)
     return status
 
 

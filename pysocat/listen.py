@@ -45,7 +45,7 @@ def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
     return check
 
 
-def _set_env(ctx: OpenContext, conn: socket.socket, peer: Any) -> None:
+def set_env(ctx: OpenContext, conn: socket.socket, peer: Any) -> None:
     """SOCAT_PEERADDR/PEERPORT/SOCKADDR/SOCKPORT (and the -lp derived prefix)."""
     values: dict[str, str] = {}
     local = conn.getsockname()
@@ -58,6 +58,15 @@ def _set_env(ctx: OpenContext, conn: socket.socket, peer: Any) -> None:
     for prefix in {ctx.cfg.env_prefix, "SOCAT"}:
         for key, value in values.items():
             os.environ[f"{prefix}_{key}"] = value
+
+
+IN_FORK_CHILD = False
+
+
+def mark_child() -> None:
+    """Remember that this process is a per-connection child (it may exit fast)."""
+    global IN_FORK_CHILD
+    IN_FORK_CHILD = True
 
 
 class ChildTracker:
@@ -97,11 +106,30 @@ class ChildTracker:
         self.children.clear()
 
 
+def admit(conn: socket.socket, peer: Any, opts: OptionSet, check: PeerCheck) -> bool:
+    """Screen an accepted peer (range/sourceport/lowport); close and log a refused one."""
+    peer_text = sockaddr_text(conn.family, peer)
+    reason = check(peer)
+    if reason is not None:
+        log.warn(f"refusing connection from {peer_text} due to {reason} option")
+        conn.close()
+        return False
+    log.notice(f"accepting connection from {peer_text} on {sockaddr_text(conn.family, conn.getsockname())}")
+    opts.apply(Phase.ACCEPT, conn.fileno())
+    return True
+
+
 def accept_peer(ctx: OpenContext, listener: socket.socket, opts: OptionSet, check: PeerCheck) -> socket.socket:
     """Accept a peer; with ``fork`` this returns only in a child process."""
     fork = opts.get("fork", False)
     max_children = opts.get("max-children")
     timeout = opts.get("accept-timeout")
+    if fork and timeout is None and not os.environ.get("PYSOCAT_NO_PREFORK"):
+        from .prefork import WorkerPool
+
+        conn, peer = WorkerPool(listener, opts, check, max_children).serve()
+        set_env(ctx, conn, peer)
+        return conn
     tracker = ChildTracker() if fork else None
     lfd = listener.fileno()
     listener.setblocking(False)
@@ -127,23 +155,18 @@ def accept_peer(ctx: OpenContext, listener: socket.socket, opts: OptionSet, chec
         except OSError as exc:
             log.warn(f"accept({lfd}): {exc.strerror}")
             continue
-        peer_text = sockaddr_text(conn.family, peer)
-        reason = check(peer)
-        if reason is not None:
-            log.warn(f"refusing connection from {peer_text} due to {reason} option")
-            conn.close()
+        if not admit(conn, peer, opts, check):
             continue
-        log.notice(f"accepting connection from {peer_text} on {sockaddr_text(conn.family, conn.getsockname())}")
-        opts.apply(Phase.ACCEPT, conn.fileno())
         if tracker is None:
             listener.close()
-            _set_env(ctx, conn, peer)
+            set_env(ctx, conn, peer)
             return conn
         pid = os.fork()
         if pid == 0:
+            mark_child()
             tracker.in_child()
             listener.close()
-            _set_env(ctx, conn, peer)
+            set_env(ctx, conn, peer)
             return conn
         tracker.children.add(pid)
         log.notice(f"forked off child process {pid}")

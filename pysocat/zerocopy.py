@@ -16,7 +16,8 @@ import selectors
 
 from .engine import Pump, _io_error
 
-CHUNK = 1 << 20  # bytes the private pipe holds (F_SETPIPE_SZ; may be capped by the kernel)
+CHUNK = 1 << 20  # bytes the private pipe holds on a bulk stream (F_SETPIPE_SZ; may be capped by the kernel)
+START = 1 << 16  # a new pipe's default size: short connections never pay for a big one
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _FALLBACK = {errno.EINVAL, errno.ENOSYS, errno.EBADF, errno.ESPIPE, errno.EOPNOTSUPP, errno.EXDEV}
 
@@ -32,11 +33,9 @@ class SplicePump(Pump):
     def setup(self) -> None:
         """Create the private pipe (call once after construction)."""
         self.pr, self.pw = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            self.capacity = fcntl.fcntl(self.pw, F_SETPIPE_SZ, CHUNK)
-        except OSError:
-            self.capacity = 65536
+        self.capacity = START  # grown to CHUNK once a read fills the pipe (bulk stream)
         self.inpipe = 0
+        self.grown = False
         self.spliced = False
         self.userspace = False
 
@@ -71,6 +70,8 @@ class SplicePump(Pump):
         self.spliced = True
         self.inpipe += n
         self.moved += n
+        if self.inpipe >= self.capacity and not self.grown:
+            self._grow()
         self.step_write()
         return True
 
@@ -95,6 +96,13 @@ class SplicePump(Pump):
         if not self.inpipe and self.eof:
             self.finish()
         return n > 0
+
+    def _grow(self) -> None:
+        self.grown = True
+        try:
+            self.capacity = fcntl.fcntl(self.pw, F_SETPIPE_SZ, CHUNK)
+        except OSError:
+            pass  # capped by pipe-max-size: keep the default size
 
     def spliced_out(self) -> bool:
         return bool(getattr(self, "out_spliced", False))

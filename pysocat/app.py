@@ -14,7 +14,7 @@ from .config import Config
 from .endpoint import Endpoint, dual
 from .engine import Engine
 from .errors import SignalExit, SocatError
-from .options import OptionSet
+from .options import OptionSet, Phase
 from .registry import AddressType, Dir, OpenContext, prepare
 from .spec import AddressSpec, DualSpec, Spec
 
@@ -53,6 +53,7 @@ def _open_one(prep: Prepared, cfg: Config, index: int, want: Dir, peer: Endpoint
     log.info(f"opening address {index}: {spec.text}")
     log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
     _lock(opts)
+    opts.apply(Phase.EARLY, -1)
     return row.opener(ctx, spec.params, opts)
 
 

@@ -38,12 +38,15 @@ class Conversions:
     readbytes: int | None = None
     ignoreeof: bool = False
     shut: Shut = Shut.AUTO
+    cool_write: bool = False
 
     @classmethod
     def from_options(cls, opts: Any) -> Conversions:
         """Take the APPL options out of an OptionSet."""
         shut = Shut.AUTO
-        for name, value in (("shut-none", Shut.NONE), ("shut-down", Shut.DOWN), ("shut-close", Shut.CLOSE)):
+        for name, value in (
+            ("shut-none", Shut.NONE), ("shut-down", Shut.DOWN), ("shut-close", Shut.CLOSE), ("end-close", Shut.CLOSE)
+        ):
             if opts.get(name):
                 shut = value
         return cls(
@@ -53,6 +56,7 @@ class Conversions:
             readbytes=opts.get("readbytes"),
             ignoreeof=bool(opts.get("ignoreeof")),
             shut=shut,
+            cool_write=bool(opts.get("cool-write")),
         )
 
     @property

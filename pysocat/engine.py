@@ -115,7 +115,7 @@ class Pump:
         except (BlockingIOError, InterruptedError):
             return False
         except OSError as exc:
-            raise _io_error("write", self.dst.wfd, len(self.pending), exc) from None
+            return self.write_failed(exc, len(self.pending))
         if n >= len(self.pending) or self.datagram:
             self.pending = None
         else:
@@ -123,6 +123,16 @@ class Pump:
         if self.pending is None and self.eof:
             self.finish()
         return n > 0
+
+    def write_failed(self, exc: OSError, size: int) -> bool:
+        """A write error ends the run, unless cool-write makes EPIPE/ECONNRESET quiet."""
+        if exc.errno in (errno.EPIPE, errno.ECONNRESET) and self.dst.wconv.cool_write:
+            log.notice(f"write({self.dst.wfd}, 0x0, {size}): {exc.strerror}")
+            self.pending = None
+            self.eof = True
+            self.finish()
+            return True
+        raise _io_error("write", self.dst.wfd, size, exc) from None
 
     def _at_eof(self) -> bool:
         if not self.eof:

@@ -268,6 +268,26 @@ def _fchmod(fd: int, value: Any) -> None:
     os.fchmod(fd, int(value))
 
 
+def _lock(op: int) -> Applier:
+    def apply(fd: int, value: Any) -> None:
+        if value:
+            fcntl.flock(fd, op)
+
+    return apply
+
+
+def _record_lock(kind: int, wait: bool) -> Applier:
+    def apply(fd: int, value: Any) -> None:
+        if value:
+            fcntl.lockf(fd, kind if wait else kind | fcntl.LOCK_NB)
+
+    return apply
+
+
+def _umask(fd: int, value: Any) -> None:
+    os.umask(int(value))
+
+
 def _seek(whence: int) -> Applier:
     def apply(fd: int, value: Any) -> None:
         os.lseek(fd, int(value), whence)
@@ -319,7 +339,29 @@ _opt("user", OptType.USER, "FD", Phase.FD, "owner", "uid", apply=_fchown_user, h
 _opt("group", OptType.GROUP, "FD", Phase.FD, "gid", apply=_fchown_group, help="change group of the file or socket")
 _opt("perm", OptType.MODE, "FD", Phase.FD, "mode", apply=_fchmod, help="permissions (octal), also used at creation")
 
+_opt("cool-write", B, "FD", Phase.TRANSFER, "coolwrite",
+     help="EPIPE or ECONNRESET when writing here ends the direction quietly (N line), not with an error")
+_opt("end-close", B, "FD", Phase.TRANSFER, help="end the connection by closing the descriptors (like shut-close)")
+_opt("perm-late", OptType.MODE, "FD", Phase.LATE, apply=_fchmod, help="chmod after the address is open")
+_opt("user-late", OptType.USER, "FD", Phase.LATE, apply=_fchown_user, help="chown after the address is open")
+_opt("group-late", OptType.GROUP, "FD", Phase.LATE, apply=_fchown_group, help="chgrp after the address is open")
+_opt("flock-ex", B, "FD", Phase.FD, apply=_lock(fcntl.LOCK_EX), help="flock() exclusive, waiting")
+_opt("flock-ex-nb", B, "FD", Phase.FD, "flock-nb", apply=_lock(fcntl.LOCK_EX | fcntl.LOCK_NB),
+     help="flock() exclusive, failing if locked")
+_opt("flock-sh", B, "FD", Phase.FD, apply=_lock(fcntl.LOCK_SH), help="flock() shared, waiting")
+_opt("flock-sh-nb", B, "FD", Phase.FD, apply=_lock(fcntl.LOCK_SH | fcntl.LOCK_NB), help="flock() shared, failing if locked")
+_opt("f-setlk-wr", B, "FD", Phase.FD, "setlk", "f-setlk", apply=_record_lock(fcntl.LOCK_EX, False),
+     help="fcntl write lock, failing if locked")
+_opt("f-setlkw-wr", B, "FD", Phase.FD, "setlkw", "f-setlkw", "lock", apply=_record_lock(fcntl.LOCK_EX, True),
+     help="fcntl write lock, waiting")
+_opt("f-setlk-rd", B, "FD", Phase.FD, "setlk-rd", apply=_record_lock(fcntl.LOCK_SH, False),
+     help="fcntl read lock, failing if locked")
+_opt("f-setlkw-rd", B, "FD", Phase.FD, "setlkw-rd", apply=_record_lock(fcntl.LOCK_SH, True),
+     help="fcntl read lock, waiting")
+
 # Named file system entries.
+_opt("umask", OptType.MODE, "NAMED", Phase.EARLY, apply=_umask, help="set the process umask before creating entries")
+_opt("unlink-late", B, "NAMED", Phase.LATE, help="remove the entry right after opening it")
 _opt("perm-early", OptType.MODE, "NAMED", Phase.PREOPEN, help="chmod the existing entry before opening it")
 _opt("unlink-early", B, "NAMED", Phase.EARLY, help="remove a stale UNIX socket at the path first (never another file type)")
 _opt("unlink-close", B, "NAMED", Phase.LATE, help="remove the entry when the address is closed")
@@ -332,6 +374,10 @@ _opt("trunc", B, "OPEN", Phase.OPEN, "o-trunc", help="O_TRUNC")
 _opt("nofollow", B, "OPEN", Phase.OPEN, "o-nofollow", help="O_NOFOLLOW: refuse a symlink")
 _opt("sync", B, "OPEN", Phase.OPEN, "o-sync", help="O_SYNC")
 _opt("noatime", B, "OPEN", Phase.OPEN, "o-noatime", help="O_NOATIME")
+_opt("direct", B, "OPEN", Phase.OPEN, "o-direct", help="O_DIRECT")
+_opt("rdonly", B, "OPEN", Phase.OPEN, "o-rdonly", help="O_RDONLY: open for reading only")
+_opt("wronly", B, "OPEN", Phase.OPEN, "o-wronly", help="O_WRONLY: open for writing only")
+_opt("rdwr", B, "OPEN", Phase.OPEN, "o-rdwr", help="O_RDWR: open for reading and writing")
 _opt("noctty", B, "OPEN", Phase.OPEN, "o-noctty", help="O_NOCTTY")
 
 _opt("ftruncate", OptType.SIZE, "REG", Phase.LATE, "truncate", apply=lambda fd, v: os.ftruncate(fd, int(v)),

@@ -90,7 +90,8 @@ class SplicePump(Pump):
                 # the destination refuses splice: copy what is in the pipe, then go userspace
                 self._drain_to_userspace()
                 return True
-            raise _io_error("write", self.dst.wfd, self.inpipe, exc) from None
+            size, self.inpipe = self.inpipe, 0
+            return self.write_failed(exc, size)
         self.inpipe -= n
         self.out_spliced = True
         if not self.inpipe and self.eof:

@@ -132,13 +132,32 @@ def fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def settle_children(pid: int, timeout: float = 5) -> list[int]:
-    """Wait until ``pid`` has no children left (bounded); return those still there."""
+def baseline_children(pid: int, timeout: float = 5) -> int:
+    """Children a forking listener keeps while no peer is connected (0, or idle workers forked
+    ahead of demand): the count once it has been steady for 0.3 s."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        n = len(children(pid))
+        if n != last:
+            last, since = n, time.monotonic()
+        elif time.monotonic() - since >= 0.3:
+            break
+        time.sleep(0.02)
+    assert last <= 8, f"{last} children with no peer connected"
+    return last
+
+
+def settle_children(pid: int, baseline: int = 0, timeout: float = 5) -> list[int]:
+    """Wait until ``pid`` is back to ``baseline`` children and none is a zombie (bounded);
+    return the children still there when it is not."""
     deadline = time.monotonic() + timeout
     kids = children(pid)
-    while kids and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while time.monotonic() < deadline:
         kids = children(pid)
+        if len(kids) <= baseline and not any(state(k) == "Z" for k in kids):
+            return []
+        time.sleep(0.05)
     return kids
 
 
@@ -211,6 +230,7 @@ def test_fork_200_concurrent_clients(echo: Backend, procs: list[subprocess.Popen
     p = start(f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{echo.port}")
     procs.append(p)
     wait_tcp(port)
+    base = baseline_children(p.pid)
     payloads = PAYLOADS
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=200) as pool:
@@ -220,7 +240,7 @@ def test_fork_200_concurrent_clients(echo: Backend, procs: list[subprocess.Popen
     assert not bad, f"{len(bad)} clients got wrong data, e.g. #{bad[0]}"
     assert took < 30
     assert p.poll() is None, "the forking listener stopped"
-    left = settle_children(p.pid, timeout=5)
+    left = settle_children(p.pid, base, timeout=5)
     assert left == [], f"children left: {[(k, state(k)) for k in left]}"
     p.terminate()
     p.wait(timeout=10)
@@ -236,12 +256,13 @@ def test_fork_200_concurrent_half_closing_clients(echo: Backend, procs: list[sub
     p = start(f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{echo.port}")
     procs.append(p)
     wait_tcp(port)
+    base = baseline_children(p.pid)
     with ThreadPoolExecutor(max_workers=200) as pool:
         results = list(pool.map(lambda d: talk(port, d, timeout=30), PAYLOADS))
     bad = [i for i, (got, want) in enumerate(zip(results, PAYLOADS, strict=True)) if got != want]
     empty = sum(1 for i in bad if results[i] == b"")
     assert not bad, f"{len(bad)}/200 clients got wrong data ({empty} got nothing at all), e.g. #{bad[0]}"
-    assert settle_children(p.pid, timeout=5) == []
+    assert settle_children(p.pid, base, timeout=5) == []
     p.terminate()
     p.wait(timeout=10)
 
@@ -255,11 +276,12 @@ def test_fork_200_clients_served_data(procs: list[subprocess.Popen[bytes]]) -> N
         p = start(f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{srv.port}")
         procs.append(p)
         wait_tcp(port)
+        base = baseline_children(p.pid)
 
         with ThreadPoolExecutor(max_workers=200) as pool:
             results = list(pool.map(lambda i: read_all(port), range(200)))
         assert sum(r == reply for r in results) == 200
-        assert settle_children(p.pid, timeout=5) == []
+        assert settle_children(p.pid, base, timeout=5) == []
         assert p.poll() is None
     finally:
         srv.close()
@@ -272,6 +294,7 @@ def test_fork_max_children_bound(procs: list[subprocess.Popen[bytes]]) -> None:
         p = start(f"TCP-LISTEN:{port},reuseaddr,fork,max-children=10", f"TCP:127.0.0.1:{slow.port}")
         procs.append(p)
         wait_tcp(port)
+        base = baseline_children(p.pid)
         peak = 0
         stop = threading.Event()
 
@@ -293,7 +316,7 @@ def test_fork_max_children_bound(procs: list[subprocess.Popen[bytes]]) -> None:
         assert results == [b"ok\n"] * 60
         assert peak <= 10, f"peak live children {peak} > max-children=10"
         assert peak >= 5, f"peak {peak}: the burst never ran children concurrently (test would prove nothing)"
-        left = settle_children(p.pid, timeout=5)
+        left = settle_children(p.pid, base, timeout=5)
         assert left == []
     finally:
         slow.close()
@@ -306,6 +329,7 @@ def test_fork_no_zombies_after_burst(procs: list[subprocess.Popen[bytes]]) -> No
         p = start(f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{quick.port}")
         procs.append(p)
         wait_tcp(port)
+        base = baseline_children(p.pid)
         with ThreadPoolExecutor(max_workers=50) as pool:
             results = list(pool.map(lambda i: read_all(port), range(100)))
         assert results == [b"bye\n"] * 100
@@ -313,7 +337,7 @@ def test_fork_no_zombies_after_burst(procs: list[subprocess.Popen[bytes]]) -> No
         kids = children(p.pid)
         zombies = [k for k in kids if state(k) == "Z"]
         assert zombies == [], f"zombie children 1.5 s after the burst: {zombies}"
-        assert kids == [], f"children still alive: {[(k, state(k)) for k in kids]}"
+        assert len(kids) <= base, f"children still alive: {[(k, state(k)) for k in kids]} (baseline {base})"
         assert p.poll() is None
     finally:
         quick.close()
@@ -324,14 +348,15 @@ def test_fork_listener_fd_count_stable(echo: Backend, procs: list[subprocess.Pop
     p = start(f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{echo.port}")
     procs.append(p)
     wait_tcp(port)
+    base = baseline_children(p.pid)
     # one warm-up connection so lazily created descriptors exist before counting
-    assert talk(port, b"warm") == b"warm"
-    assert settle_children(p.pid) == []
+    assert talk_full(port, b"warm") == b"warm"
+    assert settle_children(p.pid, base) == []
     before = fd_count(p.pid)
     with ThreadPoolExecutor(max_workers=25) as pool:
-        results = list(pool.map(lambda i: talk(port, b"n%d" % i, timeout=30), range(50)))
+        results = list(pool.map(lambda i: talk_full(port, b"n%d" % i), range(50)))
     assert results == [b"n%d" % i for i in range(50)]
-    assert settle_children(p.pid) == []
+    assert settle_children(p.pid, base) == []
     after = fd_count(p.pid)
     assert after == before, f"listener fds {before} -> {after}"
 
@@ -343,14 +368,17 @@ def test_fork_unix_listener(tmp_path: Path, procs: list[subprocess.Popen[bytes]]
     deadline = time.monotonic() + 10
     while not os.path.exists(path) and time.monotonic() < deadline:
         time.sleep(0.02)
+    base = baseline_children(p.pid)
 
     def one(i: int) -> bytes:
         with socket.socket(socket.AF_UNIX) as c:
             c.settimeout(20)
             c.connect(path)
             c.sendall(b"u%d" % i)
-            c.shutdown(socket.SHUT_WR)
             out = b""
+            while len(out) < len(b"u%d" % i) and (chunk := c.recv(100)):
+                out += chunk
+            c.shutdown(socket.SHUT_WR)
             while chunk := c.recv(100):
                 out += chunk
             return out
@@ -359,6 +387,7 @@ def test_fork_unix_listener(tmp_path: Path, procs: list[subprocess.Popen[bytes]]
         results = list(pool.map(one, range(40)))
     assert results == [b"u%d" % i for i in range(40)]
     assert p.poll() is None
+    assert settle_children(p.pid, base) == []
     p.terminate()
     p.wait(timeout=10)
     # a forking UNIX listener's children must not remove the parent's socket; the parent removes it at exit
@@ -372,14 +401,16 @@ def test_fork_children_do_not_remove_unix_socket(tmp_path: Path, procs: list[sub
     deadline = time.monotonic() + 10
     while not os.path.exists(path) and time.monotonic() < deadline:
         time.sleep(0.02)
+    base = baseline_children(p.pid)
     for _ in range(3):
         with socket.socket(socket.AF_UNIX) as c:
             c.settimeout(10)
             c.connect(path)
             c.sendall(b"x")
-            c.shutdown(socket.SHUT_WR)
             assert c.recv(10) == b"x"
-    assert settle_children(p.pid) == []
+            c.shutdown(socket.SHUT_WR)
+            assert c.recv(10) == b""
+    assert settle_children(p.pid, base) == []
     assert os.path.exists(path), "a child removed the listener's socket file"
     p.terminate()
     p.wait(timeout=10)

@@ -23,11 +23,16 @@ _OPEN_FLAGS = {
     "noatime": getattr(os, "O_NOATIME", 0),
     "noctty": os.O_NOCTTY,
     "nonblock": os.O_NONBLOCK,
+    "direct": getattr(os, "O_DIRECT", 0),
 }
+_ACCESS = {"rdonly": os.O_RDONLY, "wronly": os.O_WRONLY, "rdwr": os.O_RDWR}
 
 
 def _flags(opts: OptionSet, base: int) -> int:
     flags = base
+    for name, mode in _ACCESS.items():
+        if opts.get(name):
+            flags = (flags & ~os.O_ACCMODE) | mode
     for name, bit in _OPEN_FLAGS.items():
         value = opts.get(name)
         if value is True:
@@ -57,7 +62,9 @@ def _open(path: str, flags: int, mode: int) -> int:
 
 def _file_endpoint(ctx: OpenContext, opts: OptionSet, path: str, fd: int) -> Endpoint:
     ep = fd_endpoint(ctx, opts, fd, fd)
-    if opts.get("unlink-close"):
+    if opts.get("unlink-late"):
+        remover(path)()
+    elif opts.get("unlink-close"):
         ep.cleanups.append(remover(path))
     return ep
 

@@ -302,8 +302,10 @@ class Bench:
     mode: Mode
     repeats: int
     workdir: Path
-    relay_cpu: int | None
-    gen_cpu: int | None
+    cpus: list[int]  # [relay CPU, load-generator CPU], or [] for no pinning
+    stream_pin: str  # placement for the bulk scenarios: split, relay or none
+    relay_cpu: int | None = None
+    gen_cpu: int | None = None
     pattern: Path = field(init=False)
     datafile: Path | None = None
     counter: int = 0
@@ -312,6 +314,17 @@ class Bench:
     def __post_init__(self) -> None:
         self.pattern = self.workdir / "pattern.bin"
         self.pattern.write_bytes(random.Random(20240503).randbytes(PATTERN_LEN))
+
+    def place(self, scen: str) -> str:
+        """Pin for this scenario: latency and connections split the CPUs, bulk per --stream-pin."""
+        policy = self.stream_pin if scen in self.mode.sizes else "split"
+        if not self.cpus or policy == "none":
+            self.relay_cpu = self.gen_cpu = None
+            return "not pinned"
+        self.relay_cpu = self.cpus[0]
+        self.gen_cpu = self.cpus[1] if policy == "split" else None
+        return f"relay on CPU {self.relay_cpu}, " + (
+            f"load generators on CPU {self.gen_cpu}" if self.gen_cpu is not None else "load generators not pinned")
 
     def out(self, role: str) -> Path:
         self.counter += 1
@@ -515,6 +528,8 @@ def run_scenario(b: Bench, scen: str, log: Callable[[str], None]) -> dict[str, A
     errors: list[str] = []
     names = list(contenders)
     mode = b.mode
+    placement = b.place(scen)
+    log(f"{scen}: {placement}")
 
     def measure(cmd: list[str] | None) -> dict[str, float]:
         if scen in mode.sizes:
@@ -569,7 +584,7 @@ def run_scenario(b: Bench, scen: str, log: Callable[[str], None]) -> dict[str, A
                         "targets": {tc: f"{op}{lim}x" for tc, (op, lim) in targets.items()}, "met": met,
                         "no_relay": None if ceiling is None else ceiling.get(key)}
     first = next(iter(metrics.values()))
-    return {"contenders": {c: contenders[c] for c in names}, "metrics": metrics, "errors": errors,
+    return {"contenders": {c: contenders[c] for c in names}, "placement": placement, "metrics": metrics, "errors": errors,
             "ratio": first["ratio"].get("socat"), "met": all(v for m in metrics.values() for v in m["met"].values())}
 
 
@@ -631,6 +646,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated scenarios: " + ", ".join(SCENARIOS))
     ap.add_argument("--json", help="also write the results as JSON to this file")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the relay and the load generators to CPUs")
+    ap.add_argument("--stream-pin", choices=["split", "relay", "none"], default="relay",
+                    help="CPU placement in the bulk scenarios: split = relay on one CPU and the load generators"
+                         " on the other; relay (default) = relay pinned, generators free, since on a 2-CPU"
+                         " machine sender+receiver need more than one CPU to outrun a fast relay; none")
     ap.add_argument("-q", "--quiet", action="store_true", help="no per-run progress lines on stderr")
     a = ap.parse_args(argv)
     mode = MODES[a.mode or "quick"]
@@ -650,8 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    pin = not a.no_pin and ncpu >= 2
-    relay_cpu, gen_cpu = (cpus[0], cpus[1]) if pin else (None, None)
+    pin = not a.no_pin and ncpu >= 2 and len(cpus) >= 2
 
     def log(msg: str) -> None:
         if not a.quiet:
@@ -661,17 +679,20 @@ def main(argv: list[str] | None = None) -> int:
     base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pysocat-bench-", dir=base) as tmp:
-        b = Bench(mode, a.repeats or mode.repeats, Path(tmp), relay_cpu, gen_cpu)
-        log(f"pysocat bench, {mode.name} mode, {b.repeats} repeat(s), relay on CPU {relay_cpu}, "
-            f"load generators on CPU {gen_cpu}, work dir {tmp}")
+        b = Bench(mode, a.repeats or mode.repeats, Path(tmp), cpus[:2] if pin else [], a.stream_pin)
+        log(f"pysocat bench, {mode.name} mode, {b.repeats} repeat(s), work dir {tmp}")
         results: dict[str, Any] = {}
         for scen in scenarios:
-            log(f"{scen}:")
             results[scen] = run_scenario(b, scen, log)
     elapsed = time.monotonic() - started
     print(f"\npysocat vs socat 1.7 - {mode.name} mode, {b.repeats} repeat(s) interleaved, medians; "
           f"ratio = median of paired per-repeat ratios pysocat/other (min-max); "
-          f"relay pinned to CPU {relay_cpu}, load generators to CPU {gen_cpu}; {elapsed:.0f}s\n")
+          f"{elapsed:.0f}s")
+    if pin:
+        print(f"CPU placement: latency/conn: relay on CPU {cpus[0]}, load generators on CPU {cpus[1]}; "
+              f"bulk: --stream-pin {a.stream_pin}\n")
+    else:
+        print("CPU placement: nothing pinned\n")
     print_table(results)
     errors = [e for r in results.values() for e in r["errors"]]
     if errors:
@@ -682,8 +703,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"targets met: {len(results) - len(unmet)}/{len(results)} scenarios"
           + (f"; not met: {', '.join(unmet)}" if unmet else ""))
     if a.json:
-        doc = {"mode": mode.name, "repeats": b.repeats, "elapsed_s": elapsed, "relay_cpu": relay_cpu,
-               "gen_cpu": gen_cpu, "sizes": mode.sizes, "scenarios": results, "errors": errors,
+        doc = {"mode": mode.name, "repeats": b.repeats, "elapsed_s": elapsed, "cpus": cpus[:2] if pin else [],
+               "stream_pin": a.stream_pin, "sizes": mode.sizes, "scenarios": results, "errors": errors,
                "socat_version": subprocess.run([contenders_for("x")["socat"][0], "-V"], capture_output=True,
                                                timeout=10).stdout.decode(errors="replace").splitlines()[1:2]}
         Path(a.json).write_text(json.dumps(doc, indent=2) + "\n")

@@ -65,6 +65,13 @@ class Conversions:
         return not (self.crlf or self.cr or self.escape is not None or self.readbytes is not None)
 
 
+def _is_socket(fd: int) -> bool:
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
 def _pollable(fd: int | None) -> bool:
     if fd is None:
         return True
@@ -116,11 +123,15 @@ class Endpoint:
         shut = self.conv.shut
         if shut is Shut.NONE:
             return
-        if self.sock is not None and shut in (Shut.AUTO, Shut.DOWN):
+        if shut in (Shut.AUTO, Shut.DOWN) and (self.sock is not None or _is_socket(self.wfd)):
+            sock = self.sock if self.sock is not None else socket.socket(fileno=self.wfd)
             try:
-                self.sock.shutdown(socket.SHUT_WR)
+                sock.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
+            finally:
+                if sock is not self.sock:
+                    sock.detach()
             return
         if shut is Shut.CLOSE or self.wfd != self.rfd:
             self._release(self.wfd)

@@ -35,6 +35,6 @@ def socketpair(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> En
     return fd_endpoint(ctx, opts, rfd, wfd, datagram=True)
 
 
-register("PIPE", ("filename",), "FD,FIFO,NAMED,OPEN", pipe, "FIFO", optional=1, features=("PIPE",),
+register("PIPE", ("filename",), "FD,FIFO,NAMED,OPEN", pipe, "FIFO", "ECHO", optional=1, features=("PIPE",),
          help="unnamed pipe (echo) or, with a path, a named pipe")
 register("SOCKETPAIR", (), "FD,SOCKET", socketpair, features=("SOCKETPAIR",), help="socketpair echo")

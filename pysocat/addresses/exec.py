@@ -8,17 +8,18 @@ socat) and inherit only fds 0-2 and the channel.  EXEC never involves a shell.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
-import subprocess
 import time
+from collections.abc import Callable
 
 from .. import __version__, log
 from ..endpoint import Conversions, Endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase
-from ..registry import OpenContext, register
+from ..registry import Dir, OpenContext, register
 
 CHILD_GRACE = 1.0  # seconds a child may take to exit after the channel closed
 
@@ -26,28 +27,98 @@ CHILD_GRACE = 1.0  # seconds a child may take to exit after the channel closed
 class ChildEndpoint(Endpoint):
     """An endpoint whose far side is a child process, reaped on close."""
 
-    proc: subprocess.Popen[bytes] | None = None
+    pid: int | None = None
 
     def close(self) -> None:
         super().close()
-        proc = self.proc
-        if proc is None:
+        pid, self.pid = self.pid, None
+        if pid is None:
             return
-        self.proc = None
-        deadline = time.monotonic() + CHILD_GRACE
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if proc.poll() is None:
-            proc.terminate()
+        status = _wait(pid, CHILD_GRACE)
+        if status is None:
+            os.kill(pid, signal.SIGTERM)
+            status = _wait(pid, CHILD_GRACE)
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            status = _wait(pid, None)
+        assert status is not None
+        code = os.waitstatus_to_exitcode(status)
+        how = f"on signal {-code}" if code < 0 else f"with status {code}"
+        log.LOG.log("I" if code == 0 else "W", f"waitpid(): child {pid} exited {how}")
+
+
+def _wait(pid: int, timeout: float | None) -> int | None:
+    """waitpid with a bound; None if the child is still running after ``timeout``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG if deadline is not None else 0)
+        except ChildProcessError:
+            return 0
+        if done:
+            return status
+        if deadline is not None and time.monotonic() >= deadline:
+            return None
+        time.sleep(0.005)
+
+
+def fork_exec(
+    program: str,
+    argv: list[str],
+    env: dict[str, str],
+    fds: dict[int, int],
+    *,
+    setsid: bool = False,
+    setpgid: bool = False,
+    on_error: Callable[[], None] = lambda: None,
+) -> int:
+    """Fork and exec ``argv`` with ``fds`` (target -> source) in place.
+
+    The child keeps only fds 0-2 and the targets, gets SIGPIPE back to default,
+    and reports an exec failure through a close-on-exec pipe.
+    """
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: only async-safe-ish work, then exec or _exit
+        try:
+            high = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 256) for target, src in fds.items()}
+            for target, tmp in high.items():
+                os.dup2(tmp, target)  # dup2 clears close-on-exec on the target
+            keep = {0, 1, 2, err_w, *fds}
+            for name in os.listdir("/proc/self/fd"):
+                fd = int(name)
+                if fd not in keep:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            if setsid:
+                os.setsid()
+            elif setpgid:
+                os.setpgid(0, 0)
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
+                        signal.SIGQUIT, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.set_wakeup_fd(-1)
+            os.execvpe(program, argv, env)
+        except OSError as exc:
             try:
-                proc.wait(CHILD_GRACE)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        status = proc.returncode
-        code = -status if status < 0 else status
-        level = "I" if status == 0 else "W"
-        log.LOG.log(level, f"waitpid(): child {proc.pid} exited {'on signal' if status < 0 else 'with status'} {code}")
+                os.write(err_w, f"{exc.errno}".encode())
+            finally:
+                os._exit(127)
+        except BaseException:
+            os._exit(127)
+    os.close(err_w)
+    try:
+        report = os.read(err_r, 64)
+    finally:
+        os.close(err_r)
+    if report:
+        os.waitpid(pid, 0)
+        on_error()
+        code = int(report.decode() or 0)
+        raise SocatError(f'execvp("{program}", ...): {os.strerror(code)}')
+    return pid
 
 
 def _child_env(ctx: OpenContext) -> dict[str, str]:
@@ -97,52 +168,44 @@ def spawn(ctx: OpenContext, argv: list[str], opts: OptionSet) -> Endpoint:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         parent_fds = (mine.detach(),) * 2
         child_fds = (theirs.detach(),) * 2
-    if opts.get("dash") and argv:
-        argv = ["-" + os.path.basename(argv[0]), *argv[1:]]
+    program = argv[0]
+    if opts.get("dash"):
+        argv = ["-" + os.path.basename(program), *argv[1:]]
     env = _child_env(ctx)
     if opts.get("path") is not None:
         env["PATH"] = opts.get("path")
     for fd in set(parent_fds):
         opts.apply(Phase.FD, fd)
 
-    def in_child() -> None:
-        # place the channel on fdin/fdout (dup2 keeps them inheritable)
-        os.dup2(child_fds[0], fdin)
-        os.dup2(child_fds[1], fdout)
-        if with_stderr:
-            os.dup2(child_fds[1], 2)
-        if opts.get("setpgid"):
-            os.setpgid(0, 0)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-
-    keep = tuple(sorted({fdin, fdout} - {0, 1, 2}))
-    try:
-        proc = subprocess.Popen(
-            argv,
-            executable=None,
-            preexec_fn=in_child,
-            close_fds=True,
-            pass_fds=keep,
-            start_new_session=bool(opts.get("setsid")),
-            env=env,
-        )
-    except FileNotFoundError:
-        _close_all(parent_fds + child_fds)
-        raise SocatError(f'execvp("{argv[0]}", ...): No such file or directory') from None
-    except PermissionError:
-        _close_all(parent_fds + child_fds)
-        raise SocatError(f'execvp("{argv[0]}", ...): Permission denied') from None
-    except (OSError, subprocess.SubprocessError) as exc:
-        _close_all(parent_fds + child_fds)
-        raise SocatError(f'execvp("{argv[0]}", ...): {exc}') from None
+    pid = fork_exec(
+        program,
+        argv,
+        env,
+        _child_map(ctx.direction, fdin, fdout, child_fds, with_stderr),
+        setsid=bool(opts.get("setsid")),
+        setpgid=bool(opts.get("setpgid")),
+        on_error=lambda: _close_all(parent_fds + child_fds),
+    )
     _close_all(tuple(set(child_fds)))
-    log.info(f"forked off child process {proc.pid}")
+    log.info(f"forked off child process {pid}")
     rfd, wfd = parent_fds[0], parent_fds[1]
     for fd in set(parent_fds):
         os.set_blocking(fd, False)
     ep = ChildEndpoint(name=ctx.spec.text, rfd=rfd, wfd=wfd, conv=Conversions.from_options(opts))
-    ep.proc = proc
+    ep.pid = pid
     return ep
+
+
+def _child_map(direction: Dir, fdin: int, fdout: int, child_fds: tuple[int, ...], with_stderr: bool) -> dict[int, int]:
+    """Child fd -> channel fd, only for the ways the address is used (socat keeps the rest inherited)."""
+    mapping: dict[int, int] = {}
+    if direction & Dir.WRITE:
+        mapping[fdin] = child_fds[0]
+    if direction & Dir.READ:
+        mapping[fdout] = child_fds[1]
+        if with_stderr:
+            mapping[2] = child_fds[1]
+    return mapping
 
 
 def _close_all(fds: tuple[int, ...]) -> None:

@@ -248,6 +248,22 @@ def is_socket(path: str) -> bool:
         return False
 
 
+def _unix_listening(path: str) -> bool:
+    """Whether a live server listens at ``path`` (read /proc/net/unix; never connect to it)."""
+    target = os.path.abspath(path)
+    try:
+        with open("/proc/net/unix", encoding="utf-8", errors="replace") as table:
+            next(table, None)
+            for line in table:
+                fields = line.split(None, 7)
+                if len(fields) == 8 and int(fields[3], 16) & 0x10000:
+                    if os.path.abspath(fields[7].rstrip("\n")) == target:
+                        return True
+    except OSError:
+        return False
+    return False
+
+
 def unlink_early(path: str) -> None:
     """unlink-early, stricter than socat: only a stale socket is ever removed."""
     try:
@@ -258,15 +274,7 @@ def unlink_early(path: str) -> None:
         raise SocatError(f'unlink-early: "{path}": {exc.strerror}') from None
     if not stat.S_ISSOCK(st.st_mode):
         raise SocatError(f'unlink-early: "{path}" exists and is not a socket; not removing it')
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(1.0)
-        probe.connect(path)
-        live = True
-    except OSError:
-        live = False
-    finally:
-        probe.close()
+    live = _unix_listening(path)
     if live:
         raise SocatError(f'unlink-early: "{path}" is in use by a listening server; not removing it')
     try:

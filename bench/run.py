@@ -514,7 +514,7 @@ def summarize(values: dict[str, list[float | None]]) -> dict[str, Any]:
             out["min"][name] = min(good)
             out["max"][name] = max(good)
     for name in names[1:]:
-        ratios = [a / b for a, b in zip(p, values[name]) if a is not None and b]
+        ratios = [a / b for a, b in zip(p, values[name], strict=True) if a is not None and b]
         if ratios:
             out["ratio"][name] = statistics.median(ratios)
             out["ratio_min"][name] = min(ratios)
@@ -627,7 +627,7 @@ def print_table(results: dict[str, Any], out: Any = sys.stdout) -> None:
     for table in (rows, noise):
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
         for i, r in enumerate(table):
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=out)
             if i == 0:
                 print("  ".join("-" * w for w in widths), file=out)
         print(file=out)
@@ -699,9 +699,10 @@ def main(argv: list[str] | None = None) -> int:
         print("ERRORS:")
         for e in errors:
             print("  " + e)
-    unmet = [s for s, r in results.items() if not r["met"]]
-    print(f"targets met: {len(results) - len(unmet)}/{len(results)} scenarios"
-          + (f"; not met: {', '.join(unmet)}" if unmet else ""))
+    checks = [(s, m["label"], tc, ok) for s, r in results.items() for m in r["metrics"].values()
+              for tc, ok in m["met"].items()]
+    unmet = [f"{s} {label}" + ("" if tc == "socat" else f" (vs {tc})") for s, label, tc, ok in checks if not ok]
+    print(f"targets met: {len(checks) - len(unmet)}/{len(checks)}" + (f"; not met: {', '.join(unmet)}" if unmet else ""))
     if a.json:
         doc = {"mode": mode.name, "repeats": b.repeats, "elapsed_s": elapsed, "cpus": cpus[:2] if pin else [],
                "stream_pin": a.stream_pin, "sizes": mode.sizes, "scenarios": results, "errors": errors,

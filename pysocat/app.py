@@ -54,7 +54,9 @@ def _open_one(prep: Prepared, cfg: Config, index: int, want: Dir, peer: Endpoint
     log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
     _lock(opts)
     opts.apply(Phase.EARLY, -1)
-    return row.opener(ctx, spec.params, opts)
+    endpoint = row.opener(ctx, spec.params, opts)
+    opts.apply_process()
+    return endpoint
 
 
 def _open(preps: list[Prepared], cfg: Config, index: int, want: Dir, peer: Endpoint | None = None) -> Endpoint:

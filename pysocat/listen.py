@@ -106,13 +106,30 @@ class ChildTracker:
         self.children.clear()
 
 
+REFUSE_DRAIN = 0.2  # seconds a refused peer's unread data is drained so it sees FIN, not RST
+
+
+def refuse(conn: socket.socket) -> None:
+    """Close a refused peer cleanly: FIN first, read what it sent, then close."""
+    try:
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(REFUSE_DRAIN)
+        for _ in range(16):
+            if not conn.recv(65536):
+                break
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
 def admit(conn: socket.socket, peer: Any, opts: OptionSet, check: PeerCheck) -> bool:
     """Screen an accepted peer (range/sourceport/lowport); close and log a refused one."""
     peer_text = sockaddr_text(conn.family, peer)
     reason = check(peer)
     if reason is not None:
         log.warn(f"refusing connection from {peer_text} due to {reason} option")
-        conn.close()
+        refuse(conn)
         return False
     log.notice(f"accepting connection from {peer_text} on {sockaddr_text(conn.family, conn.getsockname())}")
     opts.apply(Phase.ACCEPT, conn.fileno())

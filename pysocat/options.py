@@ -288,6 +288,11 @@ def _umask(fd: int, value: Any) -> None:
     os.umask(int(value))
 
 
+def _setsid(fd: int, value: Any) -> None:
+    if value:
+        os.setsid()
+
+
 def _seek(whence: int) -> Applier:
     def apply(fd: int, value: Any) -> None:
         os.lseek(fd, int(value), whence)
@@ -445,7 +450,8 @@ _opt("socketpair", B, "EXEC", Phase.INIT, help="talk to the child over a socketp
 _opt("stderr", B, "EXEC", Phase.INIT, help="the child's stderr goes to the channel too")
 _opt("fdin", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child reads the channel on this fd")
 _opt("fdout", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child writes the channel on this fd")
-_opt("setsid", B, "EXEC", Phase.INIT, "sid", help="the child starts a new session")
+_opt("setsid", B, "EXEC,PROCESS", Phase.LATE, "sid", apply=_setsid,
+     help="start a new session (the child's with EXEC/SYSTEM, else pysocat's own)")
 _opt("setpgid", B, "EXEC", Phase.INIT, "pgid", help="the child starts a new process group")
 _opt("path", S, "EXEC", Phase.INIT, help="PATH used to find the program")
 _opt("nofork", B, "EXEC", Phase.INIT, help="exec the program in place of pysocat, on the first address's fds")
@@ -500,10 +506,17 @@ class OptionSet:
         self.descs.pop(name, None)
         return self.values.pop(name, default)
 
+    def apply_process(self) -> None:
+        """Apply the PROCESS options (not taken by a child) to pysocat itself, once."""
+        self._apply(lambda desc: "PROCESS" in desc.groups, -1)
+
     def apply(self, phase: Phase, fd: int) -> None:
-        """Apply every declarative option of ``phase`` to ``fd``."""
-        for name, desc in self.descs.items():
-            if desc.phase is phase and desc.apply is not None:
+        """Apply every declarative descriptor option of ``phase`` to ``fd``."""
+        self._apply(lambda desc: desc.phase is phase and "PROCESS" not in desc.groups, fd)
+
+    def _apply(self, select: Callable[[OptionDesc], bool], fd: int) -> None:
+        for name, desc in list(self.descs.items()):
+            if select(desc) and desc.apply is not None:
                 self.used.add(name)
                 value = self.values[name]
                 try:
@@ -530,7 +543,7 @@ def resolve(
         desc = lookup(name)
         if desc is None:
             raise SpecError(f'parseopts_table(): unknown option "{name}"')
-        if check_groups and not (desc.groups & (groups | {"APPL"})):
+        if check_groups and not (desc.groups & (groups | {"APPL", "PROCESS"})):
             raise SpecError(f'parseopts_table(): option "{name}" not supported with this address type')
         typed = desc if name == desc.name else OptionDesc(name, desc.type, desc.groups, desc.phase, lo=desc.lo, hi=desc.hi)
         result.values[desc.name] = parse_value(typed, value)

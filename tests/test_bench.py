@@ -22,6 +22,7 @@ def scenarios() -> list[str]:
     spec = importlib.util.spec_from_file_location("pysocat_bench_run", RUN)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return list(mod.SCENARIOS)
 

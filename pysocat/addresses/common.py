@@ -23,12 +23,12 @@ def fd_endpoint(
     keep: tuple[int, ...] = (),
 ) -> Endpoint:
     """An endpoint over descriptors, with FD and LATE options applied."""
+    rfd = rfd if ctx.direction & Dir.READ else None
+    wfd = wfd if ctx.direction & Dir.WRITE else None
     for fd in {rfd, wfd} - {None}:
         assert fd is not None
         opts.apply(Phase.FD, fd)
         opts.apply(Phase.LATE, fd)
-    rfd = rfd if ctx.direction & Dir.READ else None
-    wfd = wfd if ctx.direction & Dir.WRITE else None
     return Endpoint(
         name=ctx.spec.text, rfd=rfd, wfd=wfd, datagram=datagram, conv=Conversions.from_options(opts), keep_fds=keep
     )

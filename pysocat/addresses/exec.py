@@ -144,7 +144,7 @@ def exec_in_place(ctx: OpenContext, argv: list[str], opts: OptionSet) -> Endpoin
             os.dup2(fd, target)
     if opts.get("stderr") and peer.wfd is not None:
         os.dup2(peer.wfd, 2)
-    if opts.get("setsid"):
+    if opts.take("setsid"):
         os.setsid()
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
@@ -182,7 +182,7 @@ def spawn(ctx: OpenContext, argv: list[str], opts: OptionSet) -> Endpoint:
         argv,
         env,
         _child_map(ctx.direction, fdin, fdout, child_fds, with_stderr),
-        setsid=bool(opts.get("setsid")),
+        setsid=bool(opts.take("setsid")),
         setpgid=bool(opts.get("setpgid")),
         on_error=lambda: _close_all(parent_fds + child_fds),
     )

@@ -26,6 +26,7 @@ class Shut(Enum):
     NONE = "none"
     DOWN = "down"
     CLOSE = "close"
+    NULL = "null"
 
 
 @dataclass
@@ -39,13 +40,15 @@ class Conversions:
     ignoreeof: bool = False
     shut: Shut = Shut.AUTO
     cool_write: bool = False
+    null_eof: bool = False
 
     @classmethod
     def from_options(cls, opts: Any) -> Conversions:
         """Take the APPL options out of an OptionSet."""
         shut = Shut.AUTO
         for name, value in (
-            ("shut-none", Shut.NONE), ("shut-down", Shut.DOWN), ("shut-close", Shut.CLOSE), ("end-close", Shut.CLOSE)
+            ("shut-none", Shut.NONE), ("shut-down", Shut.DOWN), ("shut-close", Shut.CLOSE), ("end-close", Shut.CLOSE),
+            ("shut-null", Shut.NULL)
         ):
             if opts.get(name):
                 shut = value
@@ -57,6 +60,7 @@ class Conversions:
             ignoreeof=bool(opts.get("ignoreeof")),
             shut=shut,
             cool_write=bool(opts.get("cool-write")),
+            null_eof=bool(opts.get("null-eof")),
         )
 
     @property
@@ -122,6 +126,12 @@ class Endpoint:
         self.write_shut = True
         shut = self.conv.shut
         if shut is Shut.NONE:
+            return
+        if shut is Shut.NULL:  # an empty packet tells a datagram peer about EOF
+            try:
+                os.write(self.wfd, b"")
+            except OSError:
+                pass
             return
         if shut in (Shut.AUTO, Shut.DOWN) and (self.sock is not None or _is_socket(self.wfd)):
             sock = self.sock if self.sock is not None else socket.socket(fileno=self.wfd)

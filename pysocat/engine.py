@@ -65,7 +65,7 @@ class Pump:
                 # a pty whose slave side closed reads EIO: that is its EOF
                 return self._at_eof()
             raise _io_error("read", self.src.rfd, size, exc) from None
-        if n == 0 and not self.src.datagram:
+        if n == 0 and (not self.src.datagram or self.src.rconv.null_eof):
             if self.src.rconv.ignoreeof:
                 self.poll_at = now + IGNOREEOF_POLL
                 return False

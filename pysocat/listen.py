@@ -7,6 +7,7 @@ Peers outside ``range=``/``sourceport=``/``lowport`` are refused with a W line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import select
 import signal
@@ -45,13 +46,20 @@ def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
     return check
 
 
+def env_ip(text: str) -> str:
+    """socat's form: dotted IPv4, or bracketed fully expanded IPv6."""
+    if ":" not in text:
+        return text
+    return "[" + ipaddress.IPv6Address(text.split("%")[0]).exploded + "]"
+
+
 def set_env(ctx: OpenContext, conn: socket.socket, peer: Any) -> None:
     """SOCAT_PEERADDR/PEERPORT/SOCKADDR/SOCKPORT (and the -lp derived prefix)."""
     values: dict[str, str] = {}
     local = conn.getsockname()
     if conn.family in (socket.AF_INET, socket.AF_INET6):
-        values = {"PEERADDR": str(peer[0]), "PEERPORT": str(peer[1]),
-                  "SOCKADDR": str(local[0]), "SOCKPORT": str(local[1])}
+        values = {"PEERADDR": env_ip(peer[0]), "PEERPORT": str(peer[1]),
+                  "SOCKADDR": env_ip(local[0]), "SOCKPORT": str(local[1])}
     elif conn.family == socket.AF_UNIX:
         values = {"PEERADDR": peer if isinstance(peer, str) else repr(peer),
                   "SOCKADDR": local if isinstance(local, str) else repr(local)}

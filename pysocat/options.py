@@ -346,6 +346,8 @@ _opt("perm", OptType.MODE, "FD", Phase.FD, "mode", apply=_fchmod, help="permissi
 
 _opt("cool-write", B, "FD", Phase.TRANSFER, "coolwrite",
      help="EPIPE or ECONNRESET when writing here ends the direction quietly (N line), not with an error")
+_opt("shut-null", B, "FD", Phase.TRANSFER, help="on EOF of the other address send an empty packet here")
+_opt("null-eof", B, "FD", Phase.TRANSFER, help="an empty packet read from here means EOF")
 _opt("end-close", B, "FD", Phase.TRANSFER, help="end the connection by closing the descriptors (like shut-close)")
 _opt("perm-late", OptType.MODE, "FD", Phase.LATE, apply=_fchmod, help="chmod after the address is open")
 _opt("user-late", OptType.USER, "FD", Phase.LATE, apply=_fchown_user, help="chown after the address is open")

@@ -297,6 +297,19 @@ def remover(path: str) -> Callable[[], None]:
     return cleanup
 
 
+def _literal(host: str) -> str:
+    """An IP literal for a range: names (localhost) resolve once, at parse time."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        return str(socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+    except (OSError, UnicodeError):
+        raise ValueError(host) from None
+
+
 def ip_in_range(spec: str) -> Callable[[str], bool]:
     """``range=`` as a predicate on peer address text."""
     text = spec.strip()
@@ -307,9 +320,11 @@ def ip_in_range(spec: str) -> Callable[[str], bool]:
             net = ipaddress.ip_network(addr + (rest if rest.startswith("/") else "/128"), strict=False)
         elif ":" in text and "/" not in text and text.count(":") == 1:
             addr, mask = text.split(":")
-            net = ipaddress.ip_network(f"{addr}/{mask}", strict=False)
+            net = ipaddress.ip_network(f"{_literal(addr)}/{mask}", strict=False)
         else:
-            net = ipaddress.ip_network(text if "/" in text else text + ("/128" if ":" in text else "/32"), strict=False)
+            host, _, bits = text.partition("/")
+            host = _literal(host)
+            net = ipaddress.ip_network(f"{host}/{bits or (128 if ':' in host else 32)}", strict=False)
     except ValueError:
         raise SpecError(f'option "range={spec}": expected <addr>/<bits> or <addr>:<mask>') from None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import signal
 import socket
 import time
@@ -217,7 +218,10 @@ def _close_all(fds: tuple[int, ...]) -> None:
 
 
 def _exec(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
-    argv = params[0].split()
+    try:
+        argv = shlex.split(params[0])
+    except ValueError as exc:
+        raise SocatError(f'EXEC: cannot split command line "{params[0]}": {exc}') from None
     if not argv:
         raise SocatError("EXEC: empty command line")
     return spawn(ctx, argv, opts)

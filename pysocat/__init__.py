@@ -1,6 +1,8 @@
 """pysocat: socat, the multipurpose relay, rebuilt in Python."""
 
-__version__ = "0.1.0"
+from .version import VERSION
+
+__version__ = VERSION
 
 
 def run(argv: list[str]) -> int:

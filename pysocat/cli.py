@@ -7,11 +7,9 @@ import re
 import socket
 import sys
 
-from . import __version__, log
+from . import log
 from .config import Config
 from .errors import SignalExit, SocatError
-
-SOCAT_COMPAT = "1.7.4.4"
 
 USAGE = """Usage:
   pysocat [options] [--] [<address>...]
@@ -212,9 +210,9 @@ def _run(argv: list[str]) -> int:
         raise SocatError('invalid command line; use option "-h" for help') from None
     _configure_logging(args)
     if args["--version"]:
-        from .helptext import version_text
+        from .version import version_text
 
-        sys.stdout.write(version_text(__version__, SOCAT_COMPAT))
+        sys.stdout.write(version_text())
         return 0
     if args["--help"]:
         from .helptext import help_text

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from . import options, registry
 
 GLOBAL_HELP = """\
@@ -40,19 +38,6 @@ GLOBAL_HELP = """\
       -S<signals>    signals to log (accepted for compatibility)
       --statistics   print transfer statistics at exit
 """
-
-
-def version_text(version: str, compat: str) -> str:
-    """socat -V layout: name, version line ending in the compatible socat version, features."""
-    u = os.uname()
-    lines = [
-        "pysocat by the pysocat developers - socat rebuilt in Python",
-        f"pysocat version {version} compatible with socat version {compat}",
-        f"   running on {u.sysname} version {u.version}, release {u.release}, machine {u.machine}",
-        "features:",
-    ]
-    lines += [f"  #define WITH_{feat} 1" for feat in registry.features()]
-    return "\n".join(lines) + "\n"
 
 
 def _groups(groups: frozenset[str]) -> str:

@@ -1,0 +1,29 @@
+"""Version and feature lines for ``-V``; importable without loading the relay.
+
+``FEATURES`` lists the WITH_<NAME> features of the registered address types; a
+test keeps it equal to ``registry.features()`` so -V stays honest and fast.
+"""
+
+from __future__ import annotations
+
+import os
+
+VERSION = "0.1.0"
+SOCAT_COMPAT = "1.7.4.4"
+FEATURES = (
+    "STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "PIPE", "SOCKETPAIR", "EXEC", "SYSTEM",
+    "IP4", "IP6", "TCP", "LISTEN", "RETRY", "UNIX", "ABSTRACT_UNIXSOCKET",
+)
+
+
+def version_text() -> str:
+    """socat -V layout: name, version line ending in the compatible socat version, features."""
+    u = os.uname()
+    lines = [
+        "pysocat by the pysocat developers - socat rebuilt in Python",
+        f"pysocat version {VERSION} compatible with socat version {SOCAT_COMPAT}",
+        f"   running on {u.sysname} version {u.version}, release {u.release}, machine {u.machine}",
+        "features:",
+        *(f"  #define WITH_{feat} 1" for feat in FEATURES),
+    ]
+    return "\n".join(lines) + "\n"

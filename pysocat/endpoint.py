@@ -100,6 +100,7 @@ class Endpoint:
     keep_fds: tuple[int, ...] = ()
     closed: bool = False
     write_shut: bool = False
+    zero_copy: bool = True  # False when bytes must pass through userspace (TLS, framing, ...)
 
     def __post_init__(self) -> None:
         self.r_pollable = _pollable(self.rfd)
@@ -207,5 +208,6 @@ def dual(reader: Endpoint, writer: Endpoint) -> Endpoint:
         datagram=reader.datagram or writer.datagram,
     )
     ep.rconv, ep.wconv = reader.rconv, writer.wconv
+    ep.zero_copy = reader.zero_copy and writer.zero_copy
     ep.r_pollable, ep.w_pollable = reader.r_pollable, writer.w_pollable
     return ep

@@ -167,7 +167,8 @@ class Engine:
         from . import zerocopy
 
         plain = src.rconv.transparent and dst.wconv.transparent and not self.dumper.active
-        if plain and not (src.datagram or dst.datagram) and zerocopy.available():
+        streams = not (src.datagram or dst.datagram) and src.zero_copy and dst.zero_copy
+        if plain and streams and zerocopy.available():
             pump = zerocopy.SplicePump(src, dst, index, tag, self.cfg, self.dumper)
             pump.setup()
             return pump

@@ -194,6 +194,12 @@ def dual(reader: Endpoint, writer: Endpoint) -> Endpoint:
     """``a!!b``: an endpoint reading from ``reader`` and writing to ``writer``."""
 
     class Dual(Endpoint):
+        def read_into(self, buf: memoryview) -> int:
+            return reader.read_into(buf)
+
+        def write(self, data: memoryview | bytes) -> int:
+            return writer.write(data)
+
         def shutdown_write(self) -> None:
             writer.shutdown_write()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
-import selectors
+import select
 import time
 
 from . import log
@@ -20,6 +20,9 @@ from .endpoint import Endpoint
 from .errors import SocatError
 
 IGNOREEOF_POLL = 0.1
+READ = select.EPOLLIN
+WRITE = select.EPOLLOUT
+_HUP = select.EPOLLHUP | select.EPOLLERR
 
 
 def _io_error(op: str, fd: int | None, size: int, exc: OSError) -> SocatError:
@@ -46,10 +49,10 @@ class Pump:
     def wants(self) -> tuple[int | None, int, bool]:
         """(fd, selector event, pollable) this pump waits on, or (None, 0, True)."""
         if self.pending is not None:
-            return self.dst.wfd, selectors.EVENT_WRITE, self.dst.w_pollable
+            return self.dst.wfd, WRITE, self.dst.w_pollable
         if self.eof:
             return None, 0, True
-        return self.src.rfd, selectors.EVENT_READ, self.src.r_pollable
+        return self.src.rfd, READ, self.src.r_pollable
 
     def step_read(self, now: float) -> bool:
         """Read once and try to write it; True when bytes moved or state changed."""
@@ -177,23 +180,25 @@ class Engine:
     def run(self) -> int:
         """Transfer until done; return the exit status (errors raise SocatError)."""
         cfg = self.cfg
-        sel = selectors.DefaultSelector()
+        poller = select.epoll()
         registered: dict[int, int] = {}
         last = time.monotonic()
+        monotonic = time.monotonic
         try:
             while True:
-                now = time.monotonic()
+                now = monotonic()
                 active = [p for p in self.pumps if not p.done]
                 if not active:
                     return 0
-                if len(active) < len(self.pumps) and now - last >= cfg.close_timeout:
+                closing = len(active) < len(self.pumps)
+                if closing and now - last >= cfg.close_timeout:
                     log.info("closing timeout expired")
                     return 0
                 if cfg.total_timeout is not None and now - last >= cfg.total_timeout:
                     log.notice("inactivity timeout triggered")
                     return 0
                 wanted: dict[int, int] = {}
-                always: list[tuple[Pump, int]] = []
+                always = False
                 deadlines: list[float] = []
                 for p in active:
                     if p.poll_at is not None and p.pending is None:
@@ -208,62 +213,59 @@ class Engine:
                     if pollable:
                         wanted[fd] = wanted.get(fd, 0) | ev
                     else:
-                        always.append((p, ev))
-                if not self._sync(sel, registered, wanted):
+                        always = True
+                if wanted != registered and not self._sync(poller, registered, wanted):
                     continue
-                if len(active) < len(self.pumps):
+                if closing:
                     deadlines.append(last + cfg.close_timeout)
                 if cfg.total_timeout is not None:
                     deadlines.append(last + cfg.total_timeout)
-                timeout: float | None = None
+                timeout = -1.0
                 if always:
-                    timeout = 0
+                    timeout = 0.0
                 elif deadlines:
                     timeout = max(0.0, min(deadlines) - now)
-                if not wanted and not always and timeout is None:
+                elif not wanted:
                     return 0
-                ready: dict[int, int] = {}
-                if wanted or timeout:
-                    for key, mask in sel.select(timeout):
-                        ready[key.fd] = mask
-                now = time.monotonic()
+                ready = dict(poller.poll(timeout)) if wanted or timeout else {}
+                now = monotonic()
                 moved = False
                 for p in active:
                     if p.done:
                         continue
                     fd, ev, pollable = p.wants()
-                    if fd is None:
+                    if fd is None or (p.poll_at is not None and now < p.poll_at):
                         continue
-                    if p.poll_at is not None and now < p.poll_at:
-                        continue
-                    if not pollable or ready.get(fd, 0) & ev:
-                        if ev == selectors.EVENT_WRITE:
+                    if not pollable or ready.get(fd, 0) & (ev | _HUP):
+                        if ev == WRITE:
                             moved |= p.step_write()
                         else:
                             moved |= p.step_read(now)
                 if moved:
                     last = now
         finally:
-            sel.close()
+            poller.close()
 
-    def _sync(self, sel: selectors.BaseSelector, registered: dict[int, int], wanted: dict[int, int]) -> bool:
-        """Bring the selector in line with ``wanted``; False if an fd proved unpollable."""
+    def _sync(self, poller: select.epoll, registered: dict[int, int], wanted: dict[int, int]) -> bool:
+        """Bring the epoll set in line with ``wanted``; False if an fd proved unpollable."""
         for fd in list(registered):
             if fd not in wanted:
                 try:
-                    sel.unregister(fd)
-                except (KeyError, ValueError, OSError):
+                    poller.unregister(fd)
+                except OSError:
                     pass
                 del registered[fd]
         for fd, ev in wanted.items():
             try:
                 if fd not in registered:
-                    sel.register(fd, ev)
+                    poller.register(fd, ev)
                 elif registered[fd] != ev:
-                    sel.modify(fd, ev)
+                    poller.modify(fd, ev)
             except PermissionError:  # epoll refuses regular files and some devices
                 self._mark_unpollable(fd)
                 return False
+            except FileExistsError:  # an fd number reused after a close: re-arm it
+                poller.modify(fd, ev)
             registered[fd] = ev
         return True
 

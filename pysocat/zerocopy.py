@@ -12,9 +12,8 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import selectors
 
-from .engine import Pump, _io_error
+from .engine import READ, WRITE, Pump, _io_error
 
 CHUNK = 1 << 20  # bytes the private pipe holds on a bulk stream (F_SETPIPE_SZ; may be capped by the kernel)
 START = 1 << 16  # a new pipe's default size: short connections never pay for a big one
@@ -43,10 +42,10 @@ class SplicePump(Pump):
         if self.userspace:
             return super().wants()
         if self.inpipe:
-            return self.dst.wfd, selectors.EVENT_WRITE, self.dst.w_pollable
+            return self.dst.wfd, WRITE, self.dst.w_pollable
         if self.eof:
             return None, 0, True
-        return self.src.rfd, selectors.EVENT_READ, self.src.r_pollable
+        return self.src.rfd, READ, self.src.r_pollable
 
     def step_read(self, now: float) -> bool:
         if self.userspace:

@@ -60,10 +60,8 @@ def _split(text: str, sep: str, whole: str, limit: int = -1) -> list[str]:
             quote = c
         elif c in _OPEN:
             stack.append(_OPEN[c])
-        elif c in _CLOSE and stack:
-            if c != stack[-1]:
-                raise SpecError(f'unbalanced bracket "{c}" in address "{whole}"')
-            stack.pop()
+        elif c in _CLOSE and stack and c == stack[-1]:
+            stack.pop()  # a closer that does not match the innermost opener is literal, as in socat
         elif not stack and text.startswith(sep, i) and (limit < 0 or len(parts) < limit):
             parts.append(text[start:i])
             i += len(sep)

@@ -153,6 +153,10 @@ class Pump:
             self.dst.shutdown_write()
 
 
+#: the zero-copy pump class, installed by pysocat.zerocopy when the kernel has splice()
+FAST_PUMP: type[Pump] | None = None
+
+
 class Engine:
     """Runs the pumps until both directions are done or a timer ends it."""
 
@@ -167,14 +171,10 @@ class Engine:
 
     def _pump(self, src: Endpoint, dst: Endpoint, index: int, tag: str) -> Pump:
         """The zero-copy pump when nothing needs to see the bytes, else userspace."""
-        from . import zerocopy
-
         plain = src.rconv.transparent and dst.wconv.transparent and not self.dumper.active
         streams = not (src.datagram or dst.datagram) and src.zero_copy and dst.zero_copy
-        if plain and streams and zerocopy.available():
-            pump = zerocopy.SplicePump(src, dst, index, tag, self.cfg, self.dumper)
-            pump.setup()
-            return pump
+        if plain and streams and FAST_PUMP is not None and not os.environ.get("PYSOCAT_NO_SPLICE"):
+            return FAST_PUMP(src, dst, index, tag, self.cfg, self.dumper)
         return Pump(src, dst, index, tag, self.cfg, self.dumper)
 
     def run(self) -> int:

@@ -9,10 +9,12 @@ reaps exited ones (SIGCHLD just wakes it) and takes idle workers down with it.
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import signal
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from . import log
@@ -22,24 +24,19 @@ from .options import OptionSet
 IDLE = 4  # workers kept waiting in accept()
 
 
-def _die_with_parent() -> None:
-    """An idle worker must not outlive a master killed with SIGKILL (Linux prctl)."""
+def _load_prctl() -> Callable[[int], None]:
+    """prctl(PR_SET_PDEATHSIG, sig), loaded once in the master (never per worker)."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return lambda sig: None
 
+    def set_death_signal(sig: int) -> None:
+        prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG
 
-def _keep_after_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    return set_death_signal
 
 
 class WorkerPool:
@@ -52,6 +49,8 @@ class WorkerPool:
         self.idle: set[int] = set()
         self.ready_r, self.ready_w = os.pipe()
         os.set_blocking(self.ready_r, False)
+        self.death_signal = _load_prctl()
+        gc.freeze()  # objects made so far stay out of the children's collections (fewer copied pages)
 
     def serve(self) -> tuple[socket.socket, Any]:
         """Run the master loop; in a worker, return its accepted (conn, peer)."""
@@ -94,12 +93,13 @@ class WorkerPool:
                 log.notice(f"forked off child process {pid}")
 
     def _work(self) -> tuple[socket.socket, Any]:
+        gc.disable()  # a worker lives for one connection: no collections, no page copies for them
         self.worker_pid = os.getpid()
         self.idle.clear()
         mark_child()
         self.tracker.in_child()
         os.close(self.ready_r)
-        _die_with_parent()
+        self.death_signal(signal.SIGTERM)  # an idle worker must not outlive a SIGKILLed master
         quiet = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in quiet}  # idle: die silently
         self.listener.setblocking(True)
@@ -115,7 +115,7 @@ class WorkerPool:
                 break
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
-        _keep_after_parent()
+        self.death_signal(0)  # busy now: like socat's children, survive the master
         try:
             os.write(self.ready_w, f"{os.getpid()}\n".encode())
         except OSError:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+from typing import Any
 
+from . import engine, log
 from .engine import READ, WRITE, Pump, _io_error
 
 CHUNK = 1 << 20  # bytes the private pipe holds on a bulk stream (F_SETPIPE_SZ; may be capped by the kernel)
@@ -21,16 +23,11 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _FALLBACK = {errno.EINVAL, errno.ENOSYS, errno.EBADF, errno.ESPIPE, errno.EOPNOTSUPP, errno.EXDEV}
 
 
-def available() -> bool:
-    """splice() exists and the user has not forced the userspace path."""
-    return hasattr(os, "splice") and not os.environ.get("PYSOCAT_NO_SPLICE")
-
-
 class SplicePump(Pump):
     """A Pump whose buffer is a kernel pipe; falls back to userspace on refusal."""
 
-    def setup(self) -> None:
-        """Create the private pipe (call once after construction)."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.pr, self.pw = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.capacity = START  # grown to CHUNK once a read fills the pipe (bulk stream)
         self.inpipe = 0
@@ -110,8 +107,6 @@ class SplicePump(Pump):
     def _at_eof(self) -> bool:
         if not self.eof:
             self.eof = True
-            from . import log
-
             log.notice(f"socket {self.index} (fd {self.src.rfd}) is at EOF")
         if not self.inpipe and (self.userspace is False or self.pending is None):
             self.finish()
@@ -150,3 +145,7 @@ class SplicePump(Pump):
         if not self.done and not self.userspace:
             self._close_pipe()
         super().finish()
+
+
+if hasattr(os, "splice"):
+    engine.FAST_PUMP = SplicePump

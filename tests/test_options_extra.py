@@ -1,0 +1,114 @@
+"""Options added for socat's own test suite: behaviour a user sees, through the real CLI."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import PYSOCAT, finish, free_port, run, start, wait_tcp
+
+
+def test_file_alias_and_o_trunc(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    target.write_bytes(b"old content that is long\n")
+    r = run("-u", "-", f"FILE:{target},o-trunc", input=b"new\n")
+    assert r.returncode == 0, r.stderr
+    assert target.read_bytes() == b"new\n"
+
+
+def test_ftruncate_and_seek(tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    target.write_bytes(b"0123456789")
+    r = run("-u", "-", f"OPEN:{target},ftruncate=4,seek=2", input=b"ab")
+    assert r.returncode == 0, r.stderr
+    assert target.read_bytes() == b"01ab"
+
+
+def test_umask_applies_to_created_file(tmp_path: Path) -> None:
+    target = tmp_path / "masked"
+    r = run("-u", "-", f"CREATE:{target},umask=0077", input=b"x")
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_unlink_late_removes_entry_after_open(tmp_path: Path) -> None:
+    target = tmp_path / "gone"
+    r = run("-u", "-", f"CREATE:{target},unlink-late", input=b"x")
+    assert r.returncode == 0, r.stderr
+    assert not target.exists()
+
+
+def test_perm_late(tmp_path: Path) -> None:
+    target = tmp_path / "p"
+    r = run("-u", "-", f"CREATE:{target},perm-late=0640", input=b"x")
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_flock_ex_nb_fails_when_locked(tmp_path: Path) -> None:
+    target = tmp_path / "locked"
+    target.write_bytes(b"")
+    with open(target, "rb+") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        r = run("-u", "-", f"OPEN:{target},flock-ex-nb", input=b"x")
+    assert r.returncode == 1
+    assert b" E " in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_setlk_on_stdout_in_unidirectional_mode(tmp_path: Path) -> None:
+    # socat's BUG-UNISTDIO: options of "-" apply only to the fd used in -u mode
+    out = tmp_path / "o"
+    with open(out, "wb") as fh, open(os.devnull, "rb") as devnull:
+        r = subprocess.run([*PYSOCAT, "-u", "/dev/null", "-,setlk"],
+                           stdin=devnull, stdout=fh, stderr=subprocess.PIPE, timeout=20)
+    assert r.returncode == 0, r.stderr
+
+
+def test_cool_write_makes_epipe_quiet() -> None:
+    r = subprocess.run(
+        ["bash", "-c", f"{' '.join(PYSOCAT)} -u /dev/zero STDOUT,cool-write | head -c 10 >/dev/null"],
+        capture_output=True, timeout=20,
+    )
+    assert r.returncode == 0
+    assert b" E " not in r.stderr, r.stderr
+
+
+def test_without_cool_write_epipe_is_an_error() -> None:
+    r = subprocess.run(
+        ["bash", "-o", "pipefail", "-c",
+         f"{' '.join(PYSOCAT)} -u /dev/zero STDOUT | head -c 10 >/dev/null"],
+        capture_output=True, timeout=20,
+    )
+    assert r.returncode == 1
+    assert b"Broken pipe" in r.stderr
+
+
+def test_echo_alias_is_pipe() -> None:
+    r = run("-", "echo", input=b"ping\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"ping\n"
+
+
+def test_range_with_host_name(procs: list[subprocess.Popen[bytes]]) -> None:
+    port = free_port()
+    p = start(f"TCP4-LISTEN:{port},reuseaddr,range=localhost:255.255.255.255", "PIPE")
+    procs.append(p)
+    wait_tcp(port)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        c.sendall(b"hi\n")
+        c.shutdown(socket.SHUT_WR)
+        assert c.recv(10) == b"hi\n"
+    rc, _out, err = finish(p)
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("spec", ["(,)[,]{,}\",\"([),])hugo"])
+def test_mismatched_closer_is_literal(spec: str) -> None:
+    r = run("-u", f"EXEC:echo {spec}", "-")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"(,)[,]{,},([),])hugo\n"

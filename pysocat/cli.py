@@ -129,6 +129,9 @@ def normalise(argv: list[str]) -> list[str]:
     return out + ["--"] + argv[i:]
 
 
+BUFSIZE_MAX = 2**31 - 1
+
+
 def _number(name: str, text: str, kind: type, lo: float, hi: float) -> float:
     try:
         value = kind(text)
@@ -146,9 +149,10 @@ def build_config(args: dict[str, object]) -> Config:
         raise SocatError("-U and -u must not be combined")
     bufsize = 8192
     if args["--bufsize"] is not None:
-        bufsize = int(_number("-b", str(args["--bufsize"]), int, 1, 2**63 - 1))
-        if bufsize > 2**31 - 1:
-            raise SocatError(f"buffer size option (-b) too big - {bufsize} (max is {2**31 - 1})")
+        bufsize = int(_number("-b", str(args["--bufsize"]), int, 1, float("inf")))
+        if bufsize > BUFSIZE_MAX:
+            # socat's wording (its test suite greps for it), typo included
+            raise SocatError(f"buffer size option (-b) to big - {bufsize} (max is {BUFSIZE_MAX})")
     close_timeout = 0.5
     if args["--close-timeout"] is not None:
         close_timeout = _number("-t", str(args["--close-timeout"]), float, 0, 1e9)

@@ -380,7 +380,8 @@ _opt("append", B, "OPEN", Phase.OPEN, "o-append", help="O_APPEND")
 _opt("trunc", B, "OPEN", Phase.OPEN, "o-trunc", help="O_TRUNC")
 _opt("nofollow", B, "OPEN", Phase.OPEN, "o-nofollow", help="O_NOFOLLOW: refuse a symlink")
 _opt("sync", B, "OPEN", Phase.OPEN, "o-sync", help="O_SYNC")
-_opt("noatime", B, "OPEN", Phase.OPEN, "o-noatime", help="O_NOATIME")
+_opt("noatime", B, "OPEN,FD", Phase.FD, "o-noatime", apply=_fl(getattr(os, "O_NOATIME", 0)),
+     help="O_NOATIME: do not update the access time")
 _opt("direct", B, "OPEN", Phase.OPEN, "o-direct", help="O_DIRECT")
 _opt("rdonly", B, "OPEN", Phase.OPEN, "o-rdonly", help="O_RDONLY: open for reading only")
 _opt("wronly", B, "OPEN", Phase.OPEN, "o-wronly", help="O_WRONLY: open for writing only")
@@ -459,10 +460,374 @@ _opt("path", S, "EXEC", Phase.INIT, help="PATH used to find the program")
 _opt("nofork", B, "EXEC", Phase.INIT, help="exec the program in place of pysocat, on the first address's fds")
 _opt("dash", B, "EXEC", Phase.INIT, "login", help="argv[0] starts with '-' (login shell)")
 
+# Terminals and processes (issue 5).  Appliers for TERMIOS live in termios_opts.
+
+
+def _su(fd: int, value: Any) -> None:
+    from .privileges import switch_user
+
+    switch_user(int(value))
+
+
+def _setuid(fd: int, value: Any) -> None:
+    os.setuid(int(value))
+
+
+def _setgid(fd: int, value: Any) -> None:
+    if os.geteuid() == 0:
+        os.setgroups([int(value)])
+    os.setgid(int(value))
+
+
+def _chroot(fd: int, value: Any) -> None:
+    os.chroot(str(value))
+    os.chdir("/")
+
+
+def _ctty(fd: int, value: Any) -> None:
+    if value:
+        from .termios_opts import ctty
+
+        ctty(fd)
+
+
+_opt("pty", B, "EXEC", Phase.INIT, help="talk to the child over a new pseudo terminal")
+_opt("sigint", B, "EXEC", Phase.LATE, help="pass SIGINT to the child instead of ending pysocat")
+_opt("sigquit", B, "EXEC", Phase.LATE, help="pass SIGQUIT to the child instead of ending pysocat")
+_opt("sighup", B, "EXEC", Phase.LATE, help="pass SIGHUP to the child instead of ending pysocat")
+_opt("substuser", OptType.USER, "PROCESS", Phase.LATE, "su", apply=_su,
+     help="become this user (groups, gid and uid; after chroot)")
+_opt("substuser-delayed", OptType.USER, "PROCESS", Phase.LATE, "su-d", apply=_su,
+     help="become this user once the address is open (privileged set-up first)")
+_opt("setuid", OptType.USER, "PROCESS", Phase.LATE, apply=_setuid, help="set the user id (after setgid)")
+_opt("setgid", OptType.GROUP, "PROCESS", Phase.LATE, apply=_setgid, help="set the group id and supplementary groups")
+_opt("chroot", S, "PROCESS", Phase.LATE, apply=_chroot, help="change the root directory (user resolved before)")
+_opt("chroot-early", S, "PROCESS", Phase.EARLY, apply=_chroot, help="change the root directory before opening")
+
+_opt("pty-wait-slave", B, "PTY", Phase.EARLY, "wait-slave", "waitslave",
+     help="PTY: wait until a program opens the slave side")
+_opt("pty-interval", T, "PTY", Phase.EARLY, "pty-intervall", help="PTY: seconds between checks for wait-slave")
+_opt("symbolic-link", S, "PTY", Phase.LATE, "link", help="PTY: a symbolic link to the slave device")
+_opt("openpty", B, "PTY", Phase.INIT, help="PTY: allocate with openpty() (the default)")
+_opt("ptmx", B, "PTY", Phase.INIT, help="PTY: allocate through /dev/ptmx (same result on Linux)")
+
+_opt("history-file", S, "READLINE", Phase.INIT, "history", help="READLINE: load and save the history in this file")
+_opt("noprompt", B, "READLINE", Phase.INIT, help="READLINE: do not use the last output line as the prompt")
+_opt("noecho", S, "READLINE", Phase.INIT, help="READLINE: after a prompt matching this regex read without echo")
+_opt("prompt", S, "READLINE", Phase.INIT, help="READLINE: a fixed prompt")
+
+
+def _termios_rows() -> None:
+    import termios as t
+
+    from . import termios_opts as to
+
+    i, o, c, lf = to.IFLAG, to.OFLAG, to.CFLAG, to.LFLAG
+    flags: list[tuple[str, int, int, tuple[str, ...], str]] = [
+        ("ignbrk", i, t.IGNBRK, (), "ignore BREAK"), ("brkint", i, t.BRKINT, (), "BREAK sends SIGINT"),
+        ("ignpar", i, t.IGNPAR, (), "ignore parity errors"), ("parmrk", i, t.PARMRK, (), "mark parity errors"),
+        ("inpck", i, t.INPCK, (), "input parity check"), ("istrip", i, t.ISTRIP, (), "strip the eighth bit"),
+        ("inlcr", i, t.INLCR, (), "translate NL to CR on input"), ("igncr", i, t.IGNCR, (), "ignore CR on input"),
+        ("icrnl", i, t.ICRNL, (), "translate CR to NL on input"), ("iuclc", i, t.IUCLC, (), "map upper to lower case"),
+        ("ixon", i, t.IXON, (), "XON/XOFF flow control on output"), ("ixany", i, t.IXANY, (), "any byte restarts"),
+        ("ixoff", i, t.IXOFF, ("tandem",), "XON/XOFF flow control on input"),
+        ("imaxbel", i, t.IMAXBEL, (), "ring the bell when the input queue is full"),
+        ("opost", o, t.OPOST, (), "output processing"), ("olcuc", o, t.OLCUC, (), "map lower to upper case"),
+        ("onlcr", o, t.ONLCR, (), "translate NL to CR-NL on output"), ("ocrnl", o, t.OCRNL, (), "translate CR to NL"),
+        ("onocr", o, t.ONOCR, (), "no CR in column 0"), ("onlret", o, t.ONLRET, (), "NL does CR"),
+        ("ofill", o, t.OFILL, (), "fill characters for delays"), ("ofdel", o, t.OFDEL, (), "fill character is DEL"),
+        ("nldly", o, t.NLDLY, (), "newline delay"), ("ffdly", o, t.FFDLY, (), "form feed delay"),
+        ("bsdly", o, t.BSDLY, (), "backspace delay"), ("vtdly", o, t.VTDLY, (), "vertical tab delay"),
+        ("cstopb", c, t.CSTOPB, (), "two stop bits"), ("cread", c, t.CREAD, (), "enable the receiver"),
+        ("parenb", c, t.PARENB, (), "parity generation and check"), ("parodd", c, t.PARODD, (), "odd parity"),
+        ("hupcl", c, t.HUPCL, ("hup",), "hang up on last close"), ("clocal", c, t.CLOCAL, (), "ignore modem lines"),
+        ("crtscts", c, t.CRTSCTS, (), "RTS/CTS flow control"),
+        ("isig", lf, t.ISIG, (), "INTR, QUIT, SUSP generate signals"), ("icanon", lf, t.ICANON, (), "canonical mode"),
+        ("xcase", lf, t.XCASE, (), "upper case terminal"), ("echo", lf, t.ECHO, (), "echo input"),
+        ("echoe", lf, t.ECHOE, ("crterase",), "ERASE erases"), ("echok", lf, t.ECHOK, (), "KILL erases the line"),
+        ("echonl", lf, t.ECHONL, (), "echo NL"), ("echoctl", lf, t.ECHOCTL, ("ctlecho",), "echo controls as ^X"),
+        ("echoprt", lf, t.ECHOPRT, ("prterase",), "print erased characters"),
+        ("echoke", lf, t.ECHOKE, ("crtkill",), "KILL erases each character"),
+        ("flusho", lf, t.FLUSHO, (), "output is being flushed"), ("noflsh", lf, t.NOFLSH, (), "no flush after signals"),
+        ("tostop", lf, t.TOSTOP, (), "SIGTTOU for background output"), ("pendin", lf, t.PENDIN, (), "reprint input"),
+        ("iexten", lf, t.IEXTEN, (), "implementation-defined input processing"),
+    ]
+    for name, fld, bit, aliases, text in flags:
+        _opt(name, B, "TERMIOS", Phase.FD, *aliases, apply=to.flag(fld, bit), help=f"termios: {text}")
+    choices: list[tuple[str, int, int, int]] = [
+        ("cs5", c, t.CSIZE, t.CS5), ("cs6", c, t.CSIZE, t.CS6), ("cs7", c, t.CSIZE, t.CS7), ("cs8", c, t.CSIZE, t.CS8),
+        ("nl0", o, t.NLDLY, t.NL0), ("nl1", o, t.NLDLY, t.NL1),
+        ("cr0", o, t.CRDLY, t.CR0), ("cr1", o, t.CRDLY, t.CR1), ("cr2", o, t.CRDLY, t.CR2), ("cr3", o, t.CRDLY, t.CR3),
+        ("tab0", o, t.TABDLY, t.TAB0), ("tab1", o, t.TABDLY, t.TAB1), ("tab2", o, t.TABDLY, t.TAB2),
+        ("tab3", o, t.TABDLY, t.TAB3), ("bs0", o, t.BSDLY, t.BS0), ("bs1", o, t.BSDLY, t.BS1),
+        ("vt0", o, t.VTDLY, t.VT0), ("vt1", o, t.VTDLY, t.VT1), ("ff0", o, t.FFDLY, t.FF0), ("ff1", o, t.FFDLY, t.FF1),
+    ]
+    for name, fld, mask, value in choices:
+        _opt(name, B, "TERMIOS", Phase.FD, apply=to.choice(fld, mask, value), help=f"termios: set {name}")
+    _opt("xtabs", B, "TERMIOS", Phase.FD, apply=to.choice(o, t.TABDLY, t.XTABS), help="termios: expand tabs")
+    _opt("csize", N, "TERMIOS", Phase.FD, lo=0, hi=3, apply=to.field_index(c, t.CSIZE, (t.CS5, t.CS6, t.CS7, t.CS8)),
+         help="termios: character size 0..3 (cs5..cs8)")
+    _opt("crdly", N, "TERMIOS", Phase.FD, lo=0, hi=3, apply=to.field_index(o, t.CRDLY, (t.CR0, t.CR1, t.CR2, t.CR3)),
+         help="termios: carriage return delay 0..3")
+    _opt("tabdly", N, "TERMIOS", Phase.FD, lo=0, hi=3,
+         apply=to.field_index(o, t.TABDLY, (t.TAB0, t.TAB1, t.TAB2, t.TAB3)), help="termios: tab delay 0..3")
+    chars: list[tuple[str, int, tuple[str, ...]]] = [
+        ("vintr", t.VINTR, ("intr",)), ("vquit", t.VQUIT, ("quit",)), ("verase", t.VERASE, ("erase",)),
+        ("vkill", t.VKILL, ("kill",)), ("veof", t.VEOF, ("eof",)), ("veol", t.VEOL, ("eol",)),
+        ("veol2", t.VEOL2, ("eol2",)), ("vswtc", t.VSWTC, ("swtc", "swtch")), ("vstart", t.VSTART, ("start",)),
+        ("vstop", t.VSTOP, ("stop",)), ("vsusp", t.VSUSP, ("susp",)), ("vreprint", t.VREPRINT, ("reprint", "rprnt")),
+        ("vdiscard", t.VDISCARD, ("discard",)), ("vwerase", t.VWERASE, ("werase",)), ("vlnext", t.VLNEXT, ("lnext",)),
+        ("vmin", t.VMIN, ("min",)), ("vtime", t.VTIME, ("time",)),
+    ]
+    for name, index, aliases in chars:
+        what = "count" if name in ("vmin", "vtime") else "character code"
+        _opt(name, N, "TERMIOS", Phase.FD, *aliases, lo=0, hi=255, apply=to.control_char(index),
+             help=f"termios: {name[1:].upper()} {what} (0..255)")
+    for rate in sorted(to.RATES):
+        _opt(f"b{rate}", B, "TERMIOS", Phase.FD, apply=to.rate_const(rate), help=f"termios: {rate} baud both ways")
+    _opt("ispeed", N, "TERMIOS", Phase.FD, lo=0, hi=2**31 - 1, apply=to.speed(False, to.ISPEED),
+         help="termios: input baud rate")
+    _opt("ospeed", N, "TERMIOS", Phase.FD, lo=0, hi=2**31 - 1, apply=to.speed(False, to.OSPEED),
+         help="termios: output baud rate")
+    _opt("raw", B, "TERMIOS", Phase.FD, apply=to.preset(to._stty_raw), help="termios: like stty raw (deprecated)")
+    _opt("termios-rawer", B, "TERMIOS", Phase.FD, "rawer", apply=to.preset(to._rawer),
+         help="termios: raw and no echo")
+    _opt("termios-cfmakeraw", B, "TERMIOS", Phase.FD, "cfmakeraw", apply=to.preset(to._cfmakeraw),
+         help="termios: as cfmakeraw()")
+    _opt("sane", B, "TERMIOS", Phase.FD, apply=to.preset(to._sane), help="termios: like stty sane")
+    _opt("tiocsctty", B, "TERMIOS", Phase.LATE, "ctty", apply=_ctty,
+         help="make the terminal the controlling terminal (of the child with EXEC,pty)")
+
+
+_termios_rows()
+
+
 # Retrying.
 _opt("retry", N, "RETRY", Phase.INIT, lo=0, hi=2**31 - 1, help="retry a failed connect/bind this many times")
 _opt("forever", B, "RETRY", Phase.INIT, help="retry without limit")
 _opt("interval", T, "RETRY", Phase.INIT, help="seconds between retries (default 1)")
+
+
+# --- Datagrams (issue 4) ------------------------------------------------------------
+# IP, IPv6 and socket options of the datagram, raw IP, generic socket and TUN addresses.
+
+
+def _family_of(fd: int) -> int:
+    sock = socket.socket(fileno=fd)
+    try:
+        return int(sock.family)
+    finally:
+        sock.detach()
+
+
+def _ip_literal(name: str, text: str, version: int) -> bytes:
+    import ipaddress
+
+    try:
+        addr = ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        try:
+            fam = socket.AF_INET if version == 4 else socket.AF_INET6
+            addr = ipaddress.ip_address(socket.getaddrinfo(text, None, fam)[0][4][0])
+        except (OSError, UnicodeError):
+            raise SpecError(f'option "{name}={text}": not an IPv{version} address') from None
+    if addr.version != version:
+        raise SpecError(f'option "{name}={text}": not an IPv{version} address')
+    return addr.packed
+
+
+def _ifindex(name: str, text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    try:
+        return socket.if_nametoindex(text)
+    except OSError:
+        raise SpecError(f'option "{name}": unknown interface "{text}"') from None
+
+
+def _need(fd: int, family: int, name: str) -> None:
+    from .errors import SocatError
+
+    if _family_of(fd) != family:
+        want = "IPv4" if family == socket.AF_INET else "IPv6"
+        raise SocatError(f'option "{name}" needs an {want} socket')
+
+
+def _is_ifname(text: str) -> bool:
+    try:
+        socket.if_nametoindex(text)
+    except OSError:
+        return False
+    return True
+
+
+def _multicast(name: str, text: str, version: int) -> bytes:
+    import ipaddress
+
+    packed = _ip_literal(name, text, version)
+    if not ipaddress.ip_address(packed).is_multicast:
+        raise SpecError(f'option "{name}": "{text}" is not a multicast address')
+    return packed
+
+
+def _add_membership(fd: int, value: Any) -> None:
+    """group[:interface-address][:interface-name] -> struct ip_mreqn."""
+    import struct
+
+    _need(fd, socket.AF_INET, "ip-add-membership")
+    parts = str(value).split(":")
+    group = _multicast("ip-add-membership", parts[0], 4)
+    local, index = b"\0\0\0\0", 0
+    if len(parts) == 2:
+        try:
+            local = _ip_literal("ip-add-membership", parts[1], 4)
+        except SpecError:
+            index = _ifindex("ip-add-membership", parts[1])
+    elif len(parts) >= 3:
+        local = _ip_literal("ip-add-membership", parts[1], 4)
+        index = _ifindex("ip-add-membership", parts[2])
+    _setsockopt_raw(fd, socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group + local + struct.pack("=i", index))
+
+
+def _add_source_membership(fd: int, value: Any) -> None:
+    """group:interface-address:source-address -> struct ip_mreq_source."""
+    _need(fd, socket.AF_INET, "ip-add-source-membership")
+    parts = str(value).split(":")
+    if len(parts) != 3:
+        raise SpecError('option "ip-add-source-membership": expected <group>:<interface-address>:<source>')
+    group = _multicast("ip-add-source-membership", parts[0], 4)
+    local = _ip_literal("ip-add-source-membership", parts[1], 4)
+    source = _ip_literal("ip-add-source-membership", parts[2], 4)
+    _setsockopt_raw(fd, socket.IPPROTO_IP, 39, group + local + source)  # IP_ADD_SOURCE_MEMBERSHIP
+
+
+def _join_group(fd: int, value: Any) -> None:
+    """group:interface -> struct ipv6_mreq."""
+    import struct
+
+    _need(fd, socket.AF_INET6, "ipv6-join-group")
+    text = str(value)
+    if text.startswith("["):
+        end = text.find("]")
+        group_text, rest = text[1:end], text[end + 1 :].lstrip(":")
+    else:
+        head, _, tail = text.rpartition(":")
+        group_text, rest = text, ""
+        if tail and (tail.isdigit() and head.count(":") >= 2 or _is_ifname(tail)):
+            group_text, rest = head, tail
+    group = _multicast("ipv6-join-group", group_text, 6)
+    index = _ifindex("ipv6-join-group", rest) if rest else 0
+    _setsockopt_raw(fd, socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, group + struct.pack("=I", index))
+
+
+def _multicast_if(fd: int, value: Any) -> None:
+    import struct
+
+    text = str(value)
+    if _family_of(fd) == socket.AF_INET6:
+        _setsockopt_raw(fd, socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF,
+                        struct.pack("=I", _ifindex("ip-multicast-if", text)))
+        return
+    try:
+        data = _ip_literal("ip-multicast-if", text, 4)
+    except SpecError:
+        data = b"\0" * 8 + struct.pack("=i", _ifindex("ip-multicast-if", text))
+    _setsockopt_raw(fd, socket.IPPROTO_IP, socket.IP_MULTICAST_IF, data)
+
+
+def _setsockopt_raw(fd: int, level: int, opt: int, data: bytes | int) -> None:
+    sock = socket.socket(fileno=fd)
+    try:
+        sock.setsockopt(level, opt, data)
+    finally:
+        sock.detach()
+
+
+def _ip_or_ip6(v4: tuple[int, int], v6: tuple[int, int] | None) -> Applier:
+    """An IPv4 option that maps to its IPv6 twin on an IPv6 socket (where there is one)."""
+
+    def apply(fd: int, value: Any) -> None:
+        level, opt = v6 if v6 is not None and _family_of(fd) == socket.AF_INET6 else v4
+        _setsockopt_raw(fd, level, opt, int(value))
+
+    return apply
+
+
+def _bindtodevice(fd: int, value: Any) -> None:
+    _setsockopt_raw(fd, socket.SOL_SOCKET, socket.SO_BINDTODEVICE, str(value).encode() + b"\0")
+
+
+def _ip_options(fd: int, value: Any) -> None:
+    text = str(value)
+    try:
+        data = bytes.fromhex(text[1:] if text[:1] in "xX" else text)
+    except ValueError:
+        raise SpecError(f'option "ip-options={text}": expected x followed by hex digits') from None
+    _setsockopt_raw(fd, socket.IPPROTO_IP, socket.IP_OPTIONS, data)
+
+
+_IP, _IP6 = socket.IPPROTO_IP, socket.IPPROTO_IPV6
+_opt("so-broadcast", B, "SOCKET", Phase.PASTSOCKET, "broadcast",
+     apply=_sockopt(socket.SOL_SOCKET, socket.SO_BROADCAST), help="SO_BROADCAST: allow sending to broadcast addresses")
+_opt("so-timestamp", B, "SOCKET", Phase.PASTSOCKET, "timestamp", apply=_sockopt(socket.SOL_SOCKET, 29),
+     help="SO_TIMESTAMP: receive times; EXEC children see SOCAT_TIMESTAMP")
+_opt("so-bindtodevice", S, "SOCKET", Phase.PASTSOCKET, "bindtodevice", "interface", "if", apply=_bindtodevice,
+     help="SO_BINDTODEVICE: use only this network interface (root)")
+_opt("so-type", N, "SOCKET", Phase.INIT, "type", "socktype", lo=0, hi=255,
+     help="socket type (e.g. 5 = SOCK_SEQPACKET) for the UNIX and generic socket addresses")
+_opt("so-protocol", N, "SOCKET", Phase.INIT, "protocol", "prototype", "so-prototype", lo=0, hi=255,
+     help="protocol number for socket()")
+_opt("ip-ttl", N, "IP4,IP6", Phase.PASTSOCKET, "ttl", apply=_ip_or_ip6((_IP, socket.IP_TTL), (_IP6, socket.IPV6_UNICAST_HOPS)),
+     lo=0, hi=255, help="IP_TTL (IPv6: IPV6_UNICAST_HOPS) of packets sent")
+_opt("ip-tos", N, "IP4,IP6", Phase.PASTSOCKET, "tos", apply=_sockopt(_IP, socket.IP_TOS), lo=0, hi=255,
+     help="IP_TOS of packets sent")
+_opt("ip-multicast-loop", B, "IP4,IP6", Phase.PASTSOCKET, "multicast-loop", "multicastloop",
+     apply=_ip_or_ip6((_IP, socket.IP_MULTICAST_LOOP), (_IP6, socket.IPV6_MULTICAST_LOOP)),
+     help="IP_MULTICAST_LOOP: receive our own multicast packets")
+_opt("ip-multicast-ttl", N, "IP4,IP6", Phase.PASTSOCKET, "multicast-ttl", "multicastttl",
+     apply=_ip_or_ip6((_IP, socket.IP_MULTICAST_TTL), (_IP6, socket.IPV6_MULTICAST_HOPS)), lo=0, hi=255,
+     help="IP_MULTICAST_TTL of multicast packets sent")
+_opt("ip-multicast-if", S, "IP4,IP6", Phase.PASTSOCKET, "multicast-if", apply=_multicast_if,
+     help="IP_MULTICAST_IF: interface address or name for sending multicast")
+_opt("ip-add-membership", S, "IP4,IP6", Phase.PASTSOCKET, "ip-membership", "add-membership", "membership", apply=_add_membership,
+     help="join an IPv4 multicast group: <group>[:<interface-address>][:<interface>]")
+_opt("ip-add-source-membership", S, "IP4,IP6", Phase.PASTSOCKET, "source-membership", apply=_add_source_membership,
+     help="join an IPv4 multicast group for one source: <group>:<interface-address>:<source>")
+_opt("ipv6-join-group", S, "IP6", Phase.PASTSOCKET, "ipv6-add-membership", "join-group", apply=_join_group,
+     help="join an IPv6 multicast group: <group>[:<interface>]")
+_opt("ip-pktinfo", B, "IP4,IP6", Phase.PASTSOCKET, "pktinfo",
+     apply=_ip_or_ip6((_IP, 8), (_IP6, socket.IPV6_RECVPKTINFO)),
+     help="IP_PKTINFO: EXEC children see SOCAT_IP_DSTADDR, SOCAT_IP_LOCADDR, SOCAT_IP_IF")
+_opt("ip-recvttl", B, "IP4,IP6", Phase.PASTSOCKET, "recvttl", apply=_sockopt(_IP, 12),
+     help="IP_RECVTTL: EXEC children see SOCAT_IP_TTL")
+_opt("ip-recvtos", B, "IP4,IP6", Phase.PASTSOCKET, "recvtos", apply=_sockopt(_IP, socket.IP_RECVTOS),
+     help="IP_RECVTOS: EXEC children see SOCAT_IP_TOS")
+_opt("ip-recvopts", B, "IP4,IP6", Phase.PASTSOCKET, "recvopts", apply=_sockopt(_IP, socket.IP_RECVOPTS),
+     help="IP_RECVOPTS: EXEC children see SOCAT_IP_OPTIONS")
+_opt("ip-recverr", B, "IP4,IP6", Phase.PASTSOCKET, "recverr", apply=_ip_or_ip6((_IP, 11), (_IP6, 25)),
+     help="IP_RECVERR: extended error reporting")
+_opt("ip-options", S, "IP4,IP6", Phase.PASTSOCKET, "ipoptions", apply=_ip_options,
+     help="IP_OPTIONS: raw IP options as x<hex>")
+_opt("ip-freebind", B, "IP4,IP6", Phase.PASTSOCKET, "freebind", apply=_sockopt(_IP, 15),
+     help="IP_FREEBIND: bind to an address not (yet) on this host")
+_opt("ip-transparent", B, "IP4,IP6", Phase.PREBIND, "transparent", apply=_sockopt(_IP, socket.IP_TRANSPARENT),
+     help="IP_TRANSPARENT (root)")
+_opt("ip-hdrincl", B, "IP4,IP6", Phase.PASTSOCKET, "hdrincl", apply=_sockopt(_IP, socket.IP_HDRINCL),
+     help="IP_HDRINCL: raw sockets send the IP header given in the data")
+_opt("ip-mtu-discover", N, "IP4,IP6", Phase.PASTSOCKET, "mtudiscover", apply=_sockopt(_IP, 10), lo=0, hi=5,
+     help="IP_MTU_DISCOVER mode (0 don't, 1 want, 2 do, 3 probe)")
+_opt("ipv6-recvpktinfo", B, "IP6", Phase.PASTSOCKET, "recvpktinfo",
+     apply=_sockopt(_IP6, socket.IPV6_RECVPKTINFO),
+     help="IPV6_RECVPKTINFO: EXEC children see SOCAT_IPV6_DSTADDR, SOCAT_IPV6_IF")
+_opt("ipv6-recvhoplimit", B, "IP6", Phase.PASTSOCKET, "recvhoplimit", apply=_sockopt(_IP6, socket.IPV6_RECVHOPLIMIT),
+     help="IPV6_RECVHOPLIMIT: EXEC children see SOCAT_IPV6_HOPLIMIT")
+_opt("ipv6-recvtclass", B, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, socket.IPV6_RECVTCLASS),
+     help="IPV6_RECVTCLASS: EXEC children see SOCAT_IPV6_TCLASS")
+_opt("ipv6-unicast-hops", N, "IP6", Phase.PASTSOCKET, "unicast-hops", apply=_sockopt(_IP6, socket.IPV6_UNICAST_HOPS), lo=-1, hi=255,
+     help="IPV6_UNICAST_HOPS of packets sent")
+_opt("ipv6-tclass", N, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, socket.IPV6_TCLASS), lo=-1, hi=255,
+     help="IPV6_TCLASS of packets sent")
+_opt("ipv6-recverr", B, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, 25), help="IPV6_RECVERR")
 
 
 def _index() -> dict[str, OptionDesc]:

@@ -283,6 +283,26 @@ def unlink_early(path: str) -> None:
         raise SocatError(f'unlink("{path}"): {exc.strerror}') from None
 
 
+Named = tuple[int | None, int | None, int | None]
+
+
+def take_named(opts: OptionSet) -> Named:
+    """perm/user/group for an entry created by path (applied to the path, not through its fd)."""
+    return opts.take("perm"), opts.take("user"), opts.take("group")
+
+
+def apply_named(path: str, named: Named) -> None:
+    """chmod/chown a just created entry (socket or FIFO) by its path."""
+    perm, uid, gid = named
+    try:
+        if perm is not None:
+            os.chmod(path, perm)
+        if uid is not None or gid is not None:
+            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+    except OSError as exc:
+        raise SocatError(f'"{path}": {exc.strerror}') from None
+
+
 def remover(path: str) -> Callable[[], None]:
     """A cleanup that removes ``path`` only in the process that created it."""
     owner = os.getpid()

@@ -10,7 +10,7 @@ from ..endpoint import Endpoint
 from ..errors import SocatError
 from ..options import OptionSet
 from ..registry import Dir, OpenContext, register
-from ..sockets import is_socket, remover, unlink_early
+from ..sockets import apply_named, is_socket, remover, take_named, unlink_early
 from .common import access_flags, fd_endpoint
 
 _OPEN_FLAGS = {
@@ -109,16 +109,25 @@ def named_pipe(ctx: OpenContext, path: str, opts: OptionSet) -> Endpoint:
         if not stat.S_ISFIFO(st.st_mode):
             log.warn(f'"{path}" exists and is not a named pipe')
     except FileNotFoundError:
-        mode = opts.get("perm", 0o666)
+        named = take_named(opts)  # applied to the new FIFO before the (blocking) open
+        mode = 0o666 if named[0] is None else named[0]
         try:
             os.mkfifo(path, mode)
         except OSError as exc:
-            raise SocatError(f'mkfifo("{path}", {mode:#o}): {exc.strerror}') from None
+            raise SocatError(f'mkfifo("{path}", 0{mode:o}): {exc.strerror}') from None
         created = True
-    fd = _open(path, _flags(opts, access_flags(ctx.direction)), 0o666)
+    cleanup = remover(path) if opts.get("unlink-close", created) else None
+    try:
+        if created:
+            apply_named(path, named)
+        fd = _open(path, _flags(opts, access_flags(ctx.direction)), 0o666)
+    except BaseException:  # also a signal while open() waits for the other side
+        if cleanup is not None:
+            cleanup()
+        raise
     ep = fd_endpoint(ctx, opts, fd, fd)
-    if opts.get("unlink-close", created):
-        ep.cleanups.append(remover(path))
+    if cleanup is not None:
+        ep.cleanups.append(cleanup)
     return ep
 
 

@@ -14,12 +14,14 @@ from ..options import OptionSet, Phase
 from ..registry import OpenContext, Opener, register
 from ..sockets import (
     UNIX_PATH_MAX,
+    apply_named,
     bind_socket,
     connect_socket,
     new_socket,
     remover,
     sockaddr_text,
     stream_endpoint,
+    take_named,
     unlink_early,
     with_retry,
 )
@@ -32,22 +34,6 @@ def _address(path: str, abstract: bool) -> str:
     if size > UNIX_PATH_MAX - (1 if abstract else 0):
         raise SocatError(f'UNIX socket path "{path}" is too long ({size} > {UNIX_PATH_MAX} bytes)')
     return "\0" + path if abstract else path
-
-
-def _take_named(opts: OptionSet) -> tuple[int | None, int | None, int | None]:
-    """perm/user/group go to the socket's path, not through fchmod on its fd."""
-    return opts.take("perm"), opts.take("user"), opts.take("group")
-
-
-def _apply_named(path: str, named: tuple[int | None, int | None, int | None]) -> None:
-    perm, uid, gid = named
-    try:
-        if perm is not None:
-            os.chmod(path, perm)
-        if uid is not None or gid is not None:
-            os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
-    except OSError as exc:
-        raise SocatError(f'"{path}": {exc.strerror}') from None
 
 
 def _client_bind(sock: socket.socket, opts: OptionSet, abstract: bool) -> None:
@@ -99,7 +85,7 @@ def _listener(abstract: bool) -> Opener:
             elif os.path.lexists(path):
                 raise SocatError(f'"{path}" exists')
         backlog = opts.get("backlog", socket.SOMAXCONN)
-        named = _take_named(opts)
+        named = take_named(opts)
 
         def attempt() -> socket.socket:
             sock = new_socket(socket.AF_UNIX, socket.SOCK_STREAM, opts)
@@ -115,7 +101,7 @@ def _listener(abstract: bool) -> Opener:
         cleanup = remover(path) if not abstract and opts.get("unlink-close", True) else None
         try:
             if not abstract:
-                _apply_named(path, named)
+                apply_named(path, named)
             log.notice(f"listening on {sockaddr_text(socket.AF_UNIX, addr)}")
             conn = accept_peer(ctx, sock, opts, peer_filter(opts, socket.AF_UNIX))
         except BaseException:

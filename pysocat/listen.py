@@ -30,6 +30,12 @@ def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
     in_range = ip_in_range(rng) if rng else None
     sport = opts.get("sourceport")
     low = opts.get("lowport", False)
+    name, allow, deny, etc = (opts.get(n) for n in ("tcpwrap", "hosts-allow", "hosts-deny", "tcpwrap-etc"))
+    wrapped = None
+    if (name, allow, deny, etc) != (None, None, None, None):
+        from .tcpwrap import access_check
+
+        wrapped = access_check(name, allow, deny, etc, log.LOG.progname)
 
     def check(peer: Any) -> str | None:
         if family not in (socket.AF_INET, socket.AF_INET6):
@@ -41,6 +47,8 @@ def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
             return "sourceport"
         if low and not 0 < port < 1024:
             return "lowport"
+        if wrapped is not None and not wrapped(host):
+            return "tcpwrap"
         return None
 
     return check

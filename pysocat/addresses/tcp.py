@@ -74,7 +74,7 @@ register("TCP4", ("host", "port"), _C.replace(",IP6", ""), _connector(socket.AF_
 register("TCP6", ("host", "port"), _C.replace(",IP4", ""), _connector(socket.AF_INET6), "TCP6-CONNECT", checks=(None, parse_port),
          help="TCP client over IPv6")
 register("TCP-LISTEN", ("port",), _L, _listener(socket.AF_UNSPEC), "TCP-L", checks=(parse_port,),
-         features=("LISTEN", "RETRY"), help="TCP server")
+         features=("LISTEN", "LIBWRAP", "RETRY"), help="TCP server")
 register("TCP4-LISTEN", ("port",), _L.replace(",IP6", ""), _listener(socket.AF_INET), "TCP4-L", checks=(parse_port,),
          help="TCP server over IPv4")
 register("TCP6-LISTEN", ("port",), _L.replace(",IP4", ""), _listener(socket.AF_INET6), "TCP6-L", checks=(parse_port,),

@@ -12,6 +12,7 @@ import errno
 import os
 import select
 import time
+from collections.abc import Callable
 
 from . import log
 from .config import Config
@@ -153,8 +154,8 @@ class Pump:
             self.dst.shutdown_write()
 
 
-#: the zero-copy pump class, installed by pysocat.zerocopy when the kernel has splice()
-FAST_PUMP: type[Pump] | None = None
+#: makes the zero-copy pump; installed by pysocat.zerocopy when the kernel has splice()
+FAST_PUMP: Callable[..., Pump] | None = None
 
 
 class Engine:

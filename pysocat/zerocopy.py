@@ -12,9 +12,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
+import time
 from typing import Any
 
 from . import engine, log
+from .endpoint import Endpoint
 from .engine import READ, WRITE, Pump, _io_error
 
 CHUNK = 1 << 20  # bytes the private pipe holds on a bulk stream (F_SETPIPE_SZ; may be capped by the kernel)
@@ -147,5 +150,78 @@ class SplicePump(Pump):
         super().finish()
 
 
+class DirectSplicePump(Pump):
+    """One side is itself a pipe: one splice() per move, no private pipe, nothing held.
+
+    The pump waits for the source to be readable; when splice() would block there
+    the destination must be full, so it waits for that instead (and back again).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.await_dst = False
+        self.spliced = False
+        self.userspace = False
+        self.src_is_pipe = _is_fifo(self.src.rfd)
+
+    def wants(self) -> tuple[int | None, int, bool]:
+        if self.userspace:
+            return super().wants()
+        if self.eof:
+            return None, 0, True
+        if self.await_dst:
+            return self.dst.wfd, WRITE, self.dst.w_pollable
+        return self.src.rfd, READ, self.src.r_pollable
+
+    def step_read(self, now: float) -> bool:
+        if self.userspace:
+            return super().step_read(now)
+        return self._move(now)
+
+    def step_write(self) -> bool:
+        if self.userspace:
+            return super().step_write()
+        return self._move(time.monotonic())
+
+    def _move(self, now: float) -> bool:
+        assert self.src.rfd is not None and self.dst.wfd is not None
+        try:
+            n = os.splice(self.src.rfd, self.dst.wfd, CHUNK, flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+        except (BlockingIOError, InterruptedError):
+            self.await_dst = not self.await_dst
+            return False
+        except OSError as exc:
+            if exc.errno in _FALLBACK and not self.spliced:
+                self.userspace = True
+                return super().step_read(now) if not self.await_dst else False
+            if exc.errno == errno.EPIPE or self.src_is_pipe:
+                return self.write_failed(exc, CHUNK)
+            raise _io_error("read", self.src.rfd, CHUNK, exc) from None
+        if n == 0:
+            if self.src.rconv.ignoreeof:
+                self.poll_at = now + 0.1
+                return False
+            return self._at_eof()
+        self.poll_at = None
+        self.await_dst = False
+        self.spliced = True
+        self.moved += n
+        return True
+
+
+def _is_fifo(fd: int | None) -> bool:
+    try:
+        return fd is not None and stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def make_pump(src: Endpoint, dst: Endpoint, *args: Any) -> Pump:
+    """The zero-copy pump for this pair: direct when one side is a pipe, else via a private pipe."""
+    if _is_fifo(src.rfd) or _is_fifo(dst.wfd):
+        return DirectSplicePump(src, dst, *args)
+    return SplicePump(src, dst, *args)
+
+
 if hasattr(os, "splice"):
-    engine.FAST_PUMP = SplicePump
+    engine.FAST_PUMP = make_pump

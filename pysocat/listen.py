@@ -7,7 +7,6 @@ Peers outside ``range=``/``sourceport=``/``lowport`` are refused with a W line.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import select
 import signal
@@ -19,7 +18,7 @@ from . import log
 from .errors import SocatError
 from .options import OptionSet, Phase
 from .registry import OpenContext
-from .sockets import ip_in_range, sockaddr_text
+from .sockets import sockaddr_text
 
 PeerCheck = Callable[[Any], str | None]
 
@@ -27,7 +26,11 @@ PeerCheck = Callable[[Any], str | None]
 def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
     """Build the peer check from range, sourceport and lowport (None = accept)."""
     rng = opts.get("range")
-    in_range = ip_in_range(rng) if rng else None
+    in_range = None
+    if rng:
+        from .ranges import ip_in_range
+
+        in_range = ip_in_range(rng)
     sport = opts.get("sourceport")
     low = opts.get("lowport", False)
     name, allow, deny, etc = (opts.get(n) for n in ("tcpwrap", "hosts-allow", "hosts-deny", "tcpwrap-etc"))
@@ -58,7 +61,8 @@ def env_ip(text: str) -> str:
     """socat's form: dotted IPv4, or bracketed fully expanded IPv6."""
     if ":" not in text:
         return text
-    return "[" + ipaddress.IPv6Address(text.split("%")[0]).exploded + "]"
+    packed = socket.inet_pton(socket.AF_INET6, text.split("%")[0])
+    return "[" + ":".join(packed[i : i + 2].hex() for i in range(0, 16, 2)) + "]"
 
 
 def set_env(ctx: OpenContext, conn: socket.socket, peer: Any) -> None:

@@ -1,0 +1,52 @@
+"""``range=``: peer address ranges as predicates (loaded only when a range is given)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+
+from .errors import SpecError
+
+
+def _literal(host: str) -> str:
+    """An IP literal for a range: names (localhost) resolve once, at parse time."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        return str(socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])
+    except (OSError, UnicodeError):
+        raise ValueError(host) from None
+
+
+def ip_in_range(spec: str) -> Callable[[str], bool]:
+    """``range=`` as a predicate on peer address text."""
+    text = spec.strip()
+    try:
+        if text.startswith("["):
+            end = text.index("]")
+            addr, rest = text[1:end], text[end + 1 :]
+            net = ipaddress.ip_network(addr + (rest if rest.startswith("/") else "/128"), strict=False)
+        elif ":" in text and "/" not in text and text.count(":") == 1:
+            addr, mask = text.split(":")
+            net = ipaddress.ip_network(f"{_literal(addr)}/{mask}", strict=False)
+        else:
+            host, _, bits = text.partition("/")
+            host = _literal(host)
+            net = ipaddress.ip_network(f"{host}/{bits or (128 if ':' in host else 32)}", strict=False)
+    except ValueError:
+        raise SpecError(f'option "range={spec}": expected <addr>/<bits> or <addr>:<mask>') from None
+
+    def check(peer: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(peer.split("%")[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped and net.version == 4:
+            ip = ip.ipv4_mapped
+        return ip.version == net.version and ip in net
+
+    return check

@@ -92,7 +92,7 @@ def gopen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoin
     if is_socket(path):
         from .unix import connect_path
 
-        return connect_path(ctx, path, opts)
+        return connect_path(ctx, path, opts, allow_dgram=True)
     base = access_flags(ctx.direction) | os.O_CREAT
     if ctx.direction & Dir.WRITE:
         base |= os.O_APPEND

@@ -36,10 +36,13 @@ def _address(path: str, abstract: bool) -> str:
     return "\0" + path if abstract else path
 
 
-def _client_bind(sock: socket.socket, opts: OptionSet, abstract: bool) -> None:
+def _client_bind(sock: socket.socket, opts: OptionSet, abstract: bool) -> str | None:
+    """bind= for a client; returns the file system path it created (None if none)."""
     local = opts.get("bind")
-    if local:
-        bind_socket(sock, _address(local, abstract))
+    if not local:
+        return None
+    bind_socket(sock, _address(local, abstract))
+    return None if abstract else str(local)
 
 
 def connect_path(ctx: OpenContext, path: str, opts: OptionSet, abstract: bool = False,
@@ -49,23 +52,29 @@ def connect_path(ctx: OpenContext, path: str, opts: OptionSet, abstract: bool = 
     timeout = opts.get("connect-timeout")
     types = [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM] if allow_dgram else [])
 
-    def attempt() -> tuple[socket.socket, int]:
+    def attempt() -> tuple[socket.socket, int, str | None]:
         for kind in types:
             sock = new_socket(socket.AF_UNIX, kind, opts)
+            bound = None
             try:
-                _client_bind(sock, opts, abstract)
+                bound = _client_bind(sock, opts, abstract)
                 connect_socket(sock, addr, timeout)
-                return sock, kind
+                return sock, kind, bound
             except SocatError as exc:
                 sock.close()
+                if bound is not None:  # the next attempt binds the same path again
+                    remover(bound)()
                 if kind != types[-1] and "Protocol wrong type" in exc.message:
                     continue
                 raise
         raise SocatError(f'connect(, {sockaddr_text(socket.AF_UNIX, addr)}): {os.strerror(errno.EPROTOTYPE)}')
 
-    sock, kind = with_retry(opts, attempt)
+    sock, kind, bound = with_retry(opts, attempt)
     opts.apply(Phase.PASTCONNECT, sock.fileno())
-    return stream_endpoint(sock, opts, ctx.spec.text, datagram=kind == socket.SOCK_DGRAM)
+    ep = stream_endpoint(sock, opts, ctx.spec.text, datagram=kind == socket.SOCK_DGRAM)
+    if bound is not None and opts.get("unlink-close", True):
+        ep.cleanups.append(remover(bound))
+    return ep
 
 
 def _connector(abstract: bool, allow_dgram: bool) -> Opener:

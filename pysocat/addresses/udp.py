@@ -1,0 +1,356 @@
+"""UDP (UDP4, UDP6): connected client, LISTEN, SENDTO, RECVFROM, RECV, DATAGRAM; UDPLITE twins.
+
+The openers are shared with raw IP (rawip.py): an :class:`IpKind` says which
+socket type and protocol, and whether the second parameter is a port.
+
+UDP-LISTEN locks to the first peer.  With ``fork`` each new peer gets a child
+owning a fresh socket bound to the same port and connected to that peer, so the
+kernel delivers that peer's datagrams to the child (a connected socket wins over
+the listener); the datagrams the peer sent before that are drained from the
+listener and handed to the child first, in order.  UDP-RECVFROM serves one
+datagram (with ``fork``, a child per datagram) and replies to its sender.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import deque
+from typing import Any, NamedTuple
+
+from .. import log
+from ..dgram import (
+    DgramEndpoint,
+    Packet,
+    drain,
+    filter_for,
+    fork_child,
+    make_endpoint,
+    packet_env,
+    peer_env,
+    same_host,
+    screen,
+    wait_packet,
+)
+from ..endpoint import Endpoint
+from ..errors import SocatError, SpecError
+from ..listen import ChildTracker, peer_filter
+from ..options import OptionSet, Phase
+from ..registry import Dir, OpenContext, Opener, register
+from ..sockets import (
+    bind_address,
+    bind_socket,
+    connect_socket,
+    new_socket,
+    parse_port,
+    pick_family,
+    resolve,
+    sockaddr_text,
+    split_bind,
+    with_retry,
+)
+
+
+class IpKind(NamedTuple):
+    """What differs between UDP, UDPLITE and raw IP."""
+
+    name: str  # for log lines: UDP, UDPLITE, PROTO
+    socktype: int
+    proto: int | None  # None: the protocol is a parameter (raw IP)
+
+    def number(self, text: str) -> int:
+        """The port (UDP) or protocol (raw IP) parameter."""
+        if self.proto is None:
+            return parse_proto(text)
+        return parse_port(text, "udp")
+
+
+def parse_proto(text: str) -> int:
+    """An IP protocol number 0..255 or a name from /etc/protocols."""
+    text = text.strip()
+    if text.isdigit() or (text.startswith("-") and text[1:].isdigit()):
+        value = int(text)
+        if not 0 <= value <= 255:
+            raise SpecError(f'invalid protocol number "{text}": must be in 0..255')
+        return value
+    try:
+        return socket.getprotobyname(text)
+    except OSError:
+        raise SpecError(f'unknown protocol "{text}"') from None
+
+
+UDP = IpKind("UDP", socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+UDPLITE = IpKind("UDPLITE", socket.SOCK_DGRAM, 136)
+RAWIP = IpKind("PROTO", socket.SOCK_RAW, None)
+
+
+def _listen_family(base: int, opts: OptionSet, ctx: OpenContext) -> int:
+    family = pick_family(base, opts, ctx)
+    if family == socket.AF_UNSPEC:
+        text = opts.get("bind")
+        host = split_bind(text, family)[0] if text else ""
+        ipv6 = ":" in host if host else os.environ.get("SOCAT_DEFAULT_LISTEN_IP") == "6"
+        family = socket.AF_INET6 if ipv6 else socket.AF_INET
+    return family
+
+
+def _socket(kind: IpKind, family: int, opts: OptionSet, proto: int) -> socket.socket:
+    proto = opts.get("so-protocol", proto)
+    return new_socket(family, kind.socktype, opts, proto)
+
+
+def _target(host: str, num: int, family: int, kind: IpKind) -> tuple[int, Any]:
+    port = 0 if kind.proto is None else num
+    infos = resolve(host, port, family, socket.SOCK_DGRAM)
+    return infos[0]
+
+
+def _bind_local(sock: socket.socket, kind: IpKind, opts: OptionSet, port: int | None = None) -> None:
+    """bind= / sourceport (a port, for UDP) before sending, then PASTBIND options."""
+    if kind.proto is None:
+        text = opts.get("bind")
+        if text:
+            host = split_bind(text, sock.family)[0]
+            for fam, sa in resolve(host, 0, sock.family, socket.SOCK_DGRAM, True):
+                if fam == sock.family:
+                    bind_socket(sock, sa)
+                    break
+    else:
+        local = bind_address(sock.family, opts, socket.SOCK_DGRAM, port)
+        if opts.get("lowport") and local is None:
+            local = ("::" if sock.family == socket.AF_INET6 else "0.0.0.0", 0)
+        if local is not None:
+            bind_socket(sock, local, bool(opts.get("lowport")) and port is None)
+    opts.apply(Phase.PASTBIND, sock.fileno())
+
+
+def _local(kind: IpKind, family: int, opts: OptionSet, num: int) -> socket.socket:
+    """A socket bound to the port (UDP) or protocol (raw) a receiving address names."""
+    sock = _socket(kind, family, opts, kind.proto if kind.proto is not None else num)
+    try:
+        if kind.proto is None:
+            _bind_local(sock, kind, opts)
+        else:
+            opts.has("sourceport")
+            addr = bind_address(family, opts, socket.SOCK_DGRAM, num)
+            if addr is None:
+                addr = ("::" if family == socket.AF_INET6 else "0.0.0.0", num)
+            bind_socket(sock, addr)
+            opts.apply(Phase.PASTBIND, sock.fileno())
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _describe(kind: IpKind, sock: socket.socket, num: int) -> str:
+    if kind.proto is None:
+        return f"IP protocol {num}"
+    return f"{kind.name} {sockaddr_text(sock.family, sock.getsockname())}"
+
+
+# --- clients -----------------------------------------------------------------------------
+
+
+def _connector(kind: IpKind, base: int) -> Opener:
+    """UDP-CONNECT: a connected socket; the kernel drops datagrams from others."""
+
+    def open_connect(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        num = kind.number(params[1])
+        family = pick_family(base, opts, ctx)
+
+        def attempt() -> socket.socket:
+            fam, sa = _target(params[0], num, family, kind)
+            sock = _socket(kind, fam, opts, kind.proto if kind.proto is not None else num)
+            try:
+                _bind_local(sock, kind, opts)
+                connect_socket(sock, sa, opts.get("connect-timeout"))
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        sock = with_retry(opts, attempt)
+        opts.apply(Phase.PASTCONNECT, sock.fileno())
+        log.notice(f"successfully connected from local address {sockaddr_text(sock.family, sock.getsockname())}")
+        return make_endpoint(ctx, sock, opts)
+
+    return open_connect
+
+
+def _sender(kind: IpKind, base: int, datagram: bool) -> Opener:
+    """SENDTO: writes go to host:port, replies only from there; DATAGRAM: replies from anyone in range."""
+
+    def open_sendto(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        num = kind.number(params[1])
+        family = pick_family(base, opts, ctx)
+        fam, sa = _target(params[0], num, family, kind)
+        sock = _socket(kind, fam, opts, kind.proto if kind.proto is not None else num)
+        try:
+            _bind_local(sock, kind, opts)
+        except BaseException:
+            sock.close()
+            raise
+        if datagram:
+            accept = filter_for(peer_filter(opts, fam), fam)
+        else:
+            accept = same_host(fam, sa, with_port=kind.proto is not None)
+        return make_endpoint(ctx, sock, opts, target=sa, accept=accept, skip_ip=kind.proto is None)
+
+    return open_sendto
+
+
+# --- receivers -------------------------------------------------------------------------
+
+
+def _receiver(kind: IpKind, base: int) -> Opener:
+    """RECV: every datagram (in range) is read; nothing is written."""
+
+    def open_recv(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        num = kind.number(params[0])
+        family = _listen_family(base, opts, ctx)
+        sock = with_retry(opts, lambda: _local(kind, family, opts, num))
+        log.notice(f"receiving on {_describe(kind, sock, num)}")
+        ep = make_endpoint(ctx, sock, opts, accept=filter_for(peer_filter(opts, family), family),
+                           skip_ip=kind.proto is None)
+        return ep
+
+    return open_recv
+
+
+def _recvfrom(kind: IpKind, base: int) -> Opener:
+    """RECVFROM: one datagram, replies go to its sender; with fork a child per datagram."""
+
+    def open_recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        num = kind.number(params[0])
+        family = _listen_family(base, opts, ctx)
+        fork = opts.get("fork", False)
+        max_children = opts.get("max-children")
+        check = peer_filter(opts, family)
+        sock = with_retry(opts, lambda: _local(kind, family, opts, num))
+        log.notice(f"receiving on {_describe(kind, sock, num)}")
+        tracker = ChildTracker() if fork else None
+        while True:
+            data, sender, anc = wait_packet(sock, tracker, max_children)
+            log.notice(f"receiving packet from {sockaddr_text(family, sender)}")
+            if not screen(check, family, sender):
+                continue
+            if tracker is not None and not fork_child(tracker):
+                continue
+            packet_env(ctx, anc)
+            peer_env(ctx, sock, sender)
+            return make_endpoint(ctx, sock, opts, target=sender, initial=[data], oneshot=True,
+                                 skip_ip=kind.proto is None)
+
+    return open_recvfrom
+
+
+def _listener(kind: IpKind, base: int) -> Opener:
+    """LISTEN: lock to the first peer; with fork one child per peer address."""
+
+    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        num = kind.number(params[0])
+        family = _listen_family(base, opts, ctx)
+        fork = opts.get("fork", False)
+        max_children = opts.get("max-children")
+        check = peer_filter(opts, family)
+        proto = kind.proto if kind.proto is not None else num
+
+        def bound() -> socket.socket:
+            sock = _socket(kind, family, opts, proto)
+            try:
+                if fork:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                addr = bind_address(family, opts, socket.SOCK_DGRAM, num if kind.proto is not None else 0)
+                if addr is None:
+                    addr = ("::" if family == socket.AF_INET6 else "0.0.0.0", 0)
+                bind_socket(sock, addr)
+                opts.apply(Phase.PASTBIND, sock.fileno())
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+        opts.has("sourceport")
+        sock = with_retry(opts, bound)
+        log.notice(f"listening on {_describe(kind, sock, num)}")
+        tracker = ChildTracker() if fork else None
+        pending: deque[Packet] = deque()
+        while True:
+            packet = pending.popleft() if pending else wait_packet(sock, tracker, max_children)
+            data, sender, anc = packet
+            if not screen(check, family, sender):
+                continue
+            log.notice(f"accepting {kind.name} connection from {sockaddr_text(family, sender)}")
+            if tracker is None:
+                _connect_peer(sock, sender, opts)
+                ep = _peer_endpoint(ctx, sock, opts, sender, [data], anc, kind)
+                return ep
+            child = _socket(kind, family, opts, proto)
+            try:
+                child.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                bind_socket(child, sock.getsockname())
+                _connect_peer(child, sender, opts)
+            except BaseException:
+                child.close()
+                raise
+            batch = [data]
+            rest: list[Packet] = []
+            for item in [*pending, *drain(sock), *drain(child)]:
+                (batch.append(item[0]) if _same(item[1], sender, kind) else rest.append(item))
+            pending = deque(rest)
+            if fork_child(tracker):
+                sock.close()
+                return _peer_endpoint(ctx, child, opts, sender, batch, anc, kind)
+            child.close()
+
+    return open_listen
+
+
+def _same(a: Any, b: Any, kind: IpKind) -> bool:
+    return bool(a[0] == b[0] and (kind.proto is None or a[1] == b[1]))
+
+
+def _connect_peer(sock: socket.socket, peer: Any, opts: OptionSet) -> None:
+    opts.apply(Phase.CONNECT, sock.fileno())
+    try:
+        sock.connect(peer)
+    except OSError as exc:
+        raise SocatError(f"connect({sock.fileno()}, {{{sockaddr_text(sock.family, peer)}}}): {exc.strerror}") from None
+
+
+def _peer_endpoint(ctx: OpenContext, sock: socket.socket, opts: OptionSet, peer: Any, first: list[bytes],
+                   anc: list[tuple[int, int, bytes]], kind: IpKind) -> DgramEndpoint:
+    packet_env(ctx, anc)
+    peer_env(ctx, sock, peer)
+    return make_endpoint(ctx, sock, opts, initial=first, skip_ip=kind.proto is None)
+
+
+def register_family(kind: IpKind, prefix: str, groups: str, features: tuple[str, ...], what: str) -> None:
+    """Register the connect/listen/sendto/recvfrom/recv/datagram rows of one IP datagram family."""
+    fams = (("", socket.AF_UNSPEC, groups), ("4", socket.AF_INET, groups.replace(",IP6", "")),
+            ("6", socket.AF_INET6, groups.replace(",IP4", "")))
+    nums = "port" if kind.proto is not None else "protocol"
+    check = parse_port if kind.proto is not None else parse_proto
+    for suffix, fam, grp in fams:
+        over = f" over IPv{suffix}" if suffix else ""
+        head = prefix + suffix
+        feats = features if not suffix else ()
+        if kind.proto is not None:
+            register(f"{head}-CONNECT", ("host", nums), grp, _connector(kind, fam), head,
+                     checks=(None, check), features=feats, help=f"{what} client{over}")
+            register(f"{head}-LISTEN", (nums,), grp + ",LISTEN,CHILD,RANGE", _listener(kind, fam), f"{head}-L",
+                     checks=(check,), help=f"{what} server, one peer (or one child per peer with fork){over}")
+        register(f"{head}-SENDTO", ("host", nums), grp, _sender(kind, fam, False), f"{head}-SEND",
+                 *((head,) if kind.proto is None and suffix else ()),
+                 checks=(None, check), features=feats if kind.proto is None else (),
+                 help=f"send {what} datagrams to host, read replies from there{over}")
+        register(f"{head}-RECVFROM", (nums,), grp + ",CHILD,RANGE", _recvfrom(kind, fam), checks=(check,),
+                 help=f"receive one {what} datagram and reply to its sender (fork: a child per datagram){over}")
+        register(f"{head}-RECV", (nums,), grp + ",RANGE", _receiver(kind, fam), checks=(check,),
+                 directions=Dir.READ, help=f"receive {what} datagrams from anyone (read only){over}")
+        register(f"{head}-DATAGRAM", ("host", nums), grp + ",RANGE", _sender(kind, fam, True), f"{head}-DGRAM",
+                 checks=(None, check), help=f"send {what} datagrams to host, read from anyone in range{over}")
+
+
+register_family(UDP, "UDP", "FD,SOCKET,RETRY,IP4,IP6,UDP,IPAPP", ("UDP",), "UDP")

@@ -79,3 +79,8 @@ register("TCP4-LISTEN", ("port",), _L.replace(",IP6", ""), _listener(socket.AF_I
          help="TCP server over IPv4")
 register("TCP6-LISTEN", ("port",), _L.replace(",IP4", ""), _listener(socket.AF_INET6), "TCP6-L", checks=(parse_port,),
          help="TCP server over IPv6")
+
+# Hooks for families layered on a TCP connection (OPENSSL, PROXY, SOCKS): the same
+# client and listener openers, returning a plain TCP endpoint whose ``sock`` they wrap.
+tcp_connector = _connector
+tcp_listener = _listener

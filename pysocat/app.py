@@ -132,12 +132,13 @@ def relay(cfg: Config, first: Spec, second: Spec) -> int:
         status = engine.run()
         if cfg.statistics:
             _statistics(engine)
-        return status
     finally:
         for ep in (ep1, ep2):
             if ep is not None:
                 ep.close()
         release_locks()
+    failures = [ep.failure for ep in (ep1, ep2) if ep.failure]
+    return status or (failures[0] if failures else 0)
 
 
 def _statistics(engine: Engine) -> None:

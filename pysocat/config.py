@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """Everything the global options decide."""
 
     verbosity: int = 0

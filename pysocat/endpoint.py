@@ -12,7 +12,6 @@ import os
 import socket
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -29,18 +28,34 @@ class Shut(Enum):
     NULL = "null"
 
 
-@dataclass
 class Conversions:
     """Per-address stream options the engine honours."""
 
-    crlf: bool = False
-    cr: bool = False
-    escape: int | None = None
-    readbytes: int | None = None
-    ignoreeof: bool = False
-    shut: Shut = Shut.AUTO
-    cool_write: bool = False
-    null_eof: bool = False
+    def __init__(
+        self,
+        crlf: bool = False,
+        cr: bool = False,
+        escape: int | None = None,
+        readbytes: int | None = None,
+        ignoreeof: bool = False,
+        shut: Shut = Shut.AUTO,
+        cool_write: bool = False,
+        null_eof: bool = False,
+    ) -> None:
+        self.crlf = crlf
+        self.cr = cr
+        self.escape = escape
+        self.readbytes = readbytes
+        self.ignoreeof = ignoreeof
+        self.shut = shut
+        self.cool_write = cool_write
+        self.null_eof = null_eof
+
+    def copy(self) -> Conversions:
+        """An independent copy (an endpoint may change its own)."""
+        clone = Conversions.__new__(Conversions)
+        clone.__dict__.update(self.__dict__)
+        return clone
 
     @classmethod
     def from_options(cls, opts: Any) -> Conversions:
@@ -86,23 +101,38 @@ def _pollable(fd: int | None) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-@dataclass
 class Endpoint:
-    """One opened address."""
+    """One opened address.
 
-    name: str
-    rfd: int | None
-    wfd: int | None
-    sock: socket.socket | None = None
-    datagram: bool = False
-    conv: Conversions = field(default_factory=Conversions)
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
-    keep_fds: tuple[int, ...] = ()
-    closed: bool = False
-    write_shut: bool = False
-    zero_copy: bool = True  # False when bytes must pass through userspace (TLS, framing, ...)
+    ``r_pollable``/``w_pollable`` tell the engine whether readiness of ``rfd``/``wfd``
+    can be waited for; the engine reads them on every pass, so an endpoint that
+    buffers data of its own (TLS) may make ``r_pollable`` a property that is False
+    while such data is waiting, and the engine then reads at once.
+    """
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        rfd: int | None,
+        wfd: int | None,
+        sock: socket.socket | None = None,
+        datagram: bool = False,
+        conv: Conversions | None = None,
+        cleanups: list[Callable[[], None]] | None = None,
+        keep_fds: tuple[int, ...] = (),
+    ) -> None:
+        self.name = name
+        self.rfd = rfd
+        self.wfd = wfd
+        self.sock = sock
+        self.datagram = datagram
+        self.conv = conv if conv is not None else Conversions()
+        self.cleanups: list[Callable[[], None]] = cleanups if cleanups is not None else []
+        self.keep_fds = keep_fds
+        self.closed = False
+        self.write_shut = False
+        self.zero_copy = True  # False when bytes must pass through userspace (TLS, framing, ...)
+        self.failure: int | None = None  # set by close() when the far side failed (exit status to report)
         self.r_pollable = _pollable(self.rfd)
         self.w_pollable = _pollable(self.wfd)
         self.rconv = self.conv  # conversions applied to bytes read from here
@@ -200,6 +230,22 @@ def dual(reader: Endpoint, writer: Endpoint) -> Endpoint:
         def write(self, data: memoryview | bytes) -> int:
             return writer.write(data)
 
+        @property
+        def r_pollable(self) -> bool:
+            return reader.r_pollable
+
+        @r_pollable.setter
+        def r_pollable(self, value: bool) -> None:
+            reader.r_pollable = value
+
+        @property
+        def w_pollable(self) -> bool:
+            return writer.w_pollable
+
+        @w_pollable.setter
+        def w_pollable(self, value: bool) -> None:
+            writer.w_pollable = value
+
         def shutdown_write(self) -> None:
             writer.shutdown_write()
 
@@ -215,5 +261,4 @@ def dual(reader: Endpoint, writer: Endpoint) -> Endpoint:
     )
     ep.rconv, ep.wconv = reader.rconv, writer.wconv
     ep.zero_copy = reader.zero_copy and writer.zero_copy
-    ep.r_pollable, ep.w_pollable = reader.r_pollable, writer.w_pollable
     return ep

@@ -15,9 +15,8 @@ import os
 import pwd
 import socket
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import SpecError
 
@@ -62,8 +61,7 @@ class OptType(Enum):
 Applier = Callable[[int, Any], None]
 
 
-@dataclass(frozen=True)
-class OptionDesc:
+class OptionDesc(NamedTuple):
     """One row of the table."""
 
     name: str
@@ -293,6 +291,23 @@ def _setsid(fd: int, value: Any) -> None:
         os.setsid()
 
 
+FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602
+
+
+def _fs_flag(bit: int) -> Applier:
+    """chattr-style inode flags (FS_IOC_SETFLAGS), as socat's fs-* options."""
+
+    def apply(fd: int, value: Any) -> None:
+        import array
+
+        flags = array.array("i", [0])
+        fcntl.ioctl(fd, FS_IOC_GETFLAGS, flags, True)
+        flags[0] = (flags[0] | bit) if value else (flags[0] & ~bit)
+        fcntl.ioctl(fd, FS_IOC_SETFLAGS, flags, True)
+
+    return apply
+
+
 def _seek(whence: int) -> Applier:
     def apply(fd: int, value: Any) -> None:
         os.lseek(fd, int(value), whence)
@@ -390,6 +405,12 @@ _opt("noctty", B, "OPEN", Phase.OPEN, "o-noctty", help="O_NOCTTY")
 
 _opt("ftruncate", OptType.SIZE, "REG", Phase.LATE, "truncate", apply=lambda fd, v: os.ftruncate(fd, int(v)),
      lo=0, hi=SIZE_MAX, help="truncate the file to this size after opening")
+_opt("fs-noatime", B, "REG", Phase.FD, "ext2-noatime", apply=_fs_flag(0x80), help="inode flag: no atime updates (chattr +A)")
+_opt("fs-append", B, "REG", Phase.FD, "ext2-append", apply=_fs_flag(0x20), help="inode flag: append only (chattr +a)")
+_opt("fs-immutable", B, "REG", Phase.FD, "ext2-immutable", apply=_fs_flag(0x10),
+     help="inode flag: immutable (chattr +i)")
+_opt("fs-sync", B, "REG", Phase.FD, "ext2-sync", apply=_fs_flag(0x08), help="inode flag: synchronous updates (chattr +S)")
+_opt("fs-nodump", B, "REG", Phase.FD, "ext2-nodump", apply=_fs_flag(0x40), help="inode flag: no dump (chattr +d)")
 _opt("seek", OptType.SIZE, "REG", Phase.LATE, "lseek", "seek-set",
      apply=_seek(os.SEEK_SET), lo=0, hi=SIZE_MAX,
      help="seek to this offset after opening")
@@ -444,6 +465,13 @@ _opt("lowport", B, "IPAPP", Phase.BIND, help="client: bind a port in 640..1023; 
 _opt("backlog", N, "LISTEN", Phase.LISTEN, lo=0, hi=2**31 - 1, help="listen() backlog (default SOMAXCONN)")
 _opt("accept-timeout", T, "LISTEN", Phase.ACCEPT, "listen-timeout", help="give up waiting for a peer after seconds")
 _opt("range", S, "RANGE", Phase.ACCEPT, help="accept only peers in <addr>/<bits> or <addr>:<mask>")
+_opt("tcpwrap", S, "RANGE", Phase.ACCEPT, "tcpwrappers", "libwrap",
+     help="check peers with TCP wrappers under this daemon name (hosts.allow/hosts.deny)")
+_opt("hosts-allow", S, "RANGE", Phase.ACCEPT, "tcpwrap-hosts-allow-table", "allow-table",
+     help="TCP wrappers allow table instead of /etc/hosts.allow")
+_opt("hosts-deny", S, "RANGE", Phase.ACCEPT, "tcpwrap-hosts-deny-table", "deny-table",
+     help="TCP wrappers deny table instead of /etc/hosts.deny")
+_opt("tcpwrap-etc", S, "RANGE", Phase.ACCEPT, "tcpwrap-dir", help="directory holding hosts.allow and hosts.deny")
 _opt("fork", B, "CHILD", Phase.ACCEPT, help="serve each peer in a child process and keep listening")
 _opt("max-children", N, "CHILD", Phase.ACCEPT, lo=1, hi=2**31 - 1, help="at most this many live children")
 
@@ -823,11 +851,52 @@ _opt("ipv6-recvhoplimit", B, "IP6", Phase.PASTSOCKET, "recvhoplimit", apply=_soc
      help="IPV6_RECVHOPLIMIT: EXEC children see SOCAT_IPV6_HOPLIMIT")
 _opt("ipv6-recvtclass", B, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, socket.IPV6_RECVTCLASS),
      help="IPV6_RECVTCLASS: EXEC children see SOCAT_IPV6_TCLASS")
-_opt("ipv6-unicast-hops", N, "IP6", Phase.PASTSOCKET, "unicast-hops", apply=_sockopt(_IP6, socket.IPV6_UNICAST_HOPS), lo=-1, hi=255,
+_opt("ipv6-unicast-hops", N, "IP6", Phase.PASTSOCKET, "unicast-hops",
+     apply=_sockopt(_IP6, socket.IPV6_UNICAST_HOPS), lo=-1, hi=255,
      help="IPV6_UNICAST_HOPS of packets sent")
 _opt("ipv6-tclass", N, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, socket.IPV6_TCLASS), lo=-1, hi=255,
      help="IPV6_TCLASS of packets sent")
 _opt("ipv6-recverr", B, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, 25), help="IPV6_RECVERR")
+
+
+# TLS and proxies (issue 6).  Read by the OPENSSL, PROXY and SOCKS openers (no appliers).
+_opt("openssl-certificate", S, "OPENSSL", Phase.INIT, "cert", "certificate",
+     help="PEM file with our certificate (and its key unless key= is given)")
+_opt("openssl-key", S, "OPENSSL", Phase.INIT, "key", help="PEM file with the private key of cert=")
+_opt("openssl-dhparam", S, "OPENSSL", Phase.INIT, "dh", "dhparam", "dhparams", "openssl-dhparams",
+     help="PEM file with Diffie-Hellman parameters (server)")
+_opt("openssl-cafile", S, "OPENSSL", Phase.INIT, "cafile", help="PEM file of certificates trusted to verify the peer")
+_opt("openssl-capath", S, "OPENSSL", Phase.INIT, "capath", help="directory of hashed trusted certificates")
+_opt("openssl-verify", B, "OPENSSL", Phase.INIT, "verify",
+     help="verify the peer's certificate (default 1; a server then requires a client certificate)")
+_opt("openssl-commonname", S, "OPENSSL", Phase.INIT, "cn", "commonname",
+     help="name the server certificate must match instead of the host parameter")
+_opt("openssl-snihost", S, "OPENSSL", Phase.INIT, "snihost", help="server name sent with SNI (default: commonname or host)")
+_opt("openssl-no-sni", B, "OPENSSL", Phase.INIT, "no-sni", "nosni", help="send no SNI server name")
+_opt("openssl-cipherlist", S, "OPENSSL", Phase.INIT, "cipher", "cipherlist", "ciphers",
+     help="OpenSSL cipher list (TLS 1.2 and below)")
+_opt("openssl-min-proto-version", S, "OPENSSL", Phase.INIT, "min-proto-version", "min-version",
+     help="lowest protocol version: TLS1.2 by default; TLS1, TLS1.1 only when asked")
+_opt("openssl-max-proto-version", S, "OPENSSL", Phase.INIT, "max-proto-version", "max-version",
+     help="highest protocol version, e.g. TLS1.2")
+_opt("openssl-method", S, "OPENSSL", Phase.INIT, "method",
+     help="socat's protocol method (TLS1, TLS1.1, TLS1.2, TLS1.3, SSL23): mapped to version bounds")
+_opt("openssl-compress", S, "OPENSSL", Phase.INIT, "compress", help="none (default) or auto; compression is never used")
+_opt("openssl-pseudo", B, "OPENSSL", Phase.INIT, "pseudo", help="accepted and ignored (the ssl module seeds itself)")
+_opt("openssl-egd", S, "OPENSSL", Phase.INIT, "egd", help="accepted and ignored (no entropy daemon is needed)")
+_opt("proxyport", S, "HTTP", Phase.LATE, help="port of the HTTP proxy (default 8080)")
+_opt("proxy-authorization", S, "HTTP", Phase.LATE, "proxyauth", "proxy-auth",
+     help="<user>:<password> sent with Basic authentication to the proxy")
+_opt("proxy-authorization-file", S, "HTTP", Phase.LATE, "proxyauthfile",
+     help="file holding <user>:<password> for proxy Basic authentication")
+_opt("proxy-resolve", B, "HTTP,SOCKS5", Phase.LATE, "resolve", "resolv",
+     help="resolve the target host here and send the proxy its address")
+_opt("ignorecr", B, "HTTP", Phase.LATE, help="accept proxy reply lines ending in LF only")
+_opt("socksport", S, "SOCKS4", Phase.LATE, help="port of the SOCKS server (default 1080)")
+_opt("socksuser", S, "SOCKS4,SOCKS5", Phase.LATE, "socks5-username",
+     help="SOCKS4 user id (default $LOGNAME or $USER); SOCKS5 user name for password authentication")
+_opt("sockspass", S, "SOCKS5", Phase.LATE, "socks5-password", "sockspassword",
+     help="SOCKS5 password for username/password authentication (RFC 1929)")
 
 
 def _index() -> dict[str, OptionDesc]:
@@ -848,14 +917,14 @@ def lookup(name: str) -> OptionDesc | None:
     return BY_NAME.get(name.lower())
 
 
-@dataclass
 class OptionSet:
     """Resolved options of one address: typed values, applied by phase."""
 
-    values: dict[str, Any] = field(default_factory=dict)
-    descs: dict[str, OptionDesc] = field(default_factory=dict)
-    used: set[str] = field(default_factory=set)
-    sloppy: bool = False
+    def __init__(self, sloppy: bool = False) -> None:
+        self.values: dict[str, Any] = {}
+        self.descs: dict[str, OptionDesc] = {}
+        self.used: set[str] = set()
+        self.sloppy = sloppy
 
     def has(self, name: str) -> bool:
         """Whether the option was given (marks it used)."""
@@ -874,7 +943,15 @@ class OptionSet:
         return self.values.pop(name, default)
 
     def apply_process(self) -> None:
-        """Apply the PROCESS options (not taken by a child) to pysocat itself, once."""
+        """Apply the PROCESS options (not taken by a child) to pysocat itself, once.
+
+        Privilege changes go first and in their safe order (chroot, setgroups,
+        setgid, setuid), whatever the order on the command line.
+        """
+        from . import privileges
+
+        if any(name in self.values for name in privileges.OPTIONS):
+            privileges.apply(privileges.plan(self))
         self._apply(lambda desc: "PROCESS" in desc.groups, -1)
 
     def apply(self, phase: Phase, fd: int) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Flag, auto
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import SpecError
 from .options import OptionSet, resolve
@@ -25,22 +24,21 @@ class Dir(Flag):
     BOTH = READ | WRITE
 
 
-@dataclass
 class OpenContext:
     """What an opener needs besides its parameters and options."""
 
-    cfg: Config
-    index: int
-    direction: Dir
-    spec: AddressSpec
-    peer: Endpoint | None = None  # the first address, already open, when opening the second
+    def __init__(self, cfg: Config, index: int, direction: Dir, spec: AddressSpec, peer: Endpoint | None = None) -> None:
+        self.cfg = cfg
+        self.index = index
+        self.direction = direction
+        self.spec = spec
+        self.peer = peer  # the first address, already open, when opening the second
 
 
 Opener = Callable[[OpenContext, tuple[str, ...], OptionSet], "Endpoint"]
 
 
-@dataclass(frozen=True)
-class AddressType:
+class AddressType(NamedTuple):
     """One keyword row: name, aliases, parameter names, option groups, opener."""
 
     name: str

@@ -8,7 +8,7 @@ FD, and a head containing ``/`` is GOPEN.  No I/O happens here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import SpecError
 
@@ -16,8 +16,7 @@ _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 
 
-@dataclass(frozen=True)
-class AddressSpec:
+class AddressSpec(NamedTuple):
     """One single address: keyword (upper case), parameters and options."""
 
     keyword: str
@@ -26,8 +25,7 @@ class AddressSpec:
     text: str
 
 
-@dataclass(frozen=True)
-class DualSpec:
+class DualSpec(NamedTuple):
     """``read!!write``: read from the first, write to the second."""
 
     read: AddressSpec

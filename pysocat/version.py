@@ -12,7 +12,10 @@ VERSION = "0.1.0"
 SOCAT_COMPAT = "1.7.4.4"
 FEATURES = (
     "STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "PIPE", "SOCKETPAIR", "EXEC", "SYSTEM",
-    "IP4", "IP6", "TCP", "LISTEN", "RETRY", "UNIX", "ABSTRACT_UNIXSOCKET",
+    "IP4", "IP6", "TCP", "LISTEN", "LIBWRAP", "RETRY", "UNIX", "ABSTRACT_UNIXSOCKET",
+    "SHELL", "PTY", "TERMIOS", "READLINE",
+    "UDP", "RAWIP", "GENERICSOCKET",  # issue 4: datagrams
+    "OPENSSL", "PROXY", "SOCKS4", "SOCKS4A", "SOCKS5",  # issue 6: TLS and proxies
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from functools import cache
@@ -213,7 +214,7 @@ def test_readme_commands_use_registered_keywords() -> None:
     text = README.read_text(encoding="utf-8")
     known = set(registry.names())
     for command in re.findall(r"`(pysocat [^`]*)`", text):
-        for arg in command.split()[1:]:
+        for arg in shlex.split(command)[1:]:
             if arg.startswith("-"):
                 continue
             for part in arg.strip("'\"").split("!!"):

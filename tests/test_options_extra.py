@@ -112,3 +112,14 @@ def test_mismatched_closer_is_literal(spec: str) -> None:
     r = run("-u", f"EXEC:echo {spec}", "-")
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"(,)[,]{,},([),])hugo\n"
+
+
+def test_fs_noatime_sets_inode_flag(tmp_path: Path) -> None:
+    probe = subprocess.run(["lsattr", "-d", str(tmp_path)], capture_output=True, timeout=10)
+    if probe.returncode != 0:
+        pytest.skip("file system without inode flags (lsattr fails)")
+    target = tmp_path / "f"
+    r = run("-u", "/dev/null", f"CREATE:{target},fs-noatime")
+    assert r.returncode == 0, r.stderr
+    attrs = subprocess.run(["lsattr", str(target)], capture_output=True, timeout=10).stdout.split()[0]
+    assert b"A" in attrs

@@ -1,3 +1,19 @@
 """The family list: importing a family module registers its address types."""
 
-from . import echo, exec, files, stdio, tcp, unix  # noqa: F401
+from . import (  # noqa: F401
+    echo,
+    exec,
+    files,
+    openssl,  # noqa: F401,E402  (issue 6: TLS)
+    proxy,  # noqa: F401,E402  (issue 6: HTTP CONNECT)
+    pty,  # noqa: F401,E402  (issue 5: terminals)
+    rawip,  # noqa: F401,E402  (issue 4: raw IP)
+    readline,  # noqa: F401,E402  (issue 5: terminals)
+    socket_generic,  # noqa: F401,E402  (issue 4: generic sockets)
+    socks,  # noqa: F401,E402  (issue 6: SOCKS)
+    stdio,
+    tcp,
+    udp,  # noqa: F401,E402  (issue 4: datagrams)
+    unix,
+    unix_dgram,  # noqa: F401,E402  (issue 4: UNIX datagrams)
+)

@@ -342,7 +342,7 @@ def register_family(kind: IpKind, prefix: str, groups: str, features: tuple[str,
             register(f"{head}-LISTEN", (nums,), grp + ",LISTEN,CHILD,RANGE", _listener(kind, fam), f"{head}-L",
                      checks=(check,), help=f"{what} server, one peer (or one child per peer with fork){over}")
         register(f"{head}-SENDTO", ("host", nums), grp, _sender(kind, fam, False), f"{head}-SEND",
-                 *((head,) if kind.proto is None and suffix else ()),
+                 *((head,) if kind.proto is None else ()),
                  checks=(None, check), features=feats if kind.proto is None else (),
                  help=f"send {what} datagrams to host, read replies from there{over}")
         register(f"{head}-RECVFROM", (nums,), grp + ",CHILD,RANGE", _recvfrom(kind, fam), checks=(check,),

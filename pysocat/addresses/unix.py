@@ -128,14 +128,14 @@ def _listener(abstract: bool) -> Opener:
 
 _U = "FD,SOCKET,NAMED,RETRY,UNIX"
 _UL = "FD,SOCKET,NAMED,LISTEN,CHILD,RETRY,UNIX"
-register("UNIX-CONNECT", ("filename",), _U, _connector(False, False), "UNIX",
+register("UNIX-CONNECT", ("filename",), _U, _connector(False, False),
          features=("UNIX",), help="connect to a UNIX stream socket")
 register("UNIX-LISTEN", ("filename",), _UL, _listener(False), "UNIX-L", help="listen on a UNIX stream socket")
-register("UNIX-CLIENT", ("filename",), _U, _connector(False, True),
+register("UNIX-CLIENT", ("filename",), _U, _connector(False, True), "UNIX",
          help="connect to a UNIX socket, stream or datagram")
-register("ABSTRACT-CONNECT", ("filename",), _U, _connector(True, False), "ABSTRACT",
+register("ABSTRACT-CONNECT", ("filename",), _U, _connector(True, False),
          features=("ABSTRACT_UNIXSOCKET",), help="connect to an abstract UNIX stream socket")
 register("ABSTRACT-LISTEN", ("filename",), _UL, _listener(True), "ABSTRACT-L",
          help="listen on an abstract UNIX stream socket")
-register("ABSTRACT-CLIENT", ("filename",), _U, _connector(True, True),
+register("ABSTRACT-CLIENT", ("filename",), _U, _connector(True, True), "ABSTRACT",
          help="connect to an abstract UNIX socket, stream or datagram")

@@ -9,7 +9,7 @@ import sys
 
 from . import log
 from .config import Config
-from .errors import SignalExit, SocatError
+from .errors import QuietExit, SignalExit, SocatError
 
 USAGE = """Usage:
   pysocat [options] [--] [<address>...]
@@ -248,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         return _run(argv)
+    except QuietExit as done:
+        log.notice(f"exiting with status {done.status}")
+        return done.status
     except SocatError as exc:
         log.error(exc.message)
         return exc.status

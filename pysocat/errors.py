@@ -16,6 +16,14 @@ class SpecError(SocatError):
     """The text of an address or an option is malformed."""
 
 
+class QuietExit(Exception):
+    """End the run with ``status`` after the reason was already logged (no E line)."""
+
+    def __init__(self, status: int = 0) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class SignalExit(BaseException):
     """Raised from a termination signal handler to unwind with cleanup."""
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import log
-from .errors import SocatError
+from .errors import QuietExit
 from .options import OptionSet, Phase
 from .registry import OpenContext
 from .sockets import sockaddr_text
@@ -182,7 +182,9 @@ def accept_peer(ctx: OpenContext, listener: socket.socket, opts: OptionSet, chec
         except InterruptedError:
             continue
         if not readable:
-            raise SocatError(f"accept: timeout after {timeout} seconds without a connection")
+            # socat: a W line and a normal end, the option's purpose is to stop waiting
+            log.warn(f"accept: Connection timed out (no peer within {timeout} seconds)")
+            raise QuietExit(0)
         if lfd not in readable:
             continue
         try:

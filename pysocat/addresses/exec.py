@@ -119,10 +119,12 @@ def fork_exec(
     if pid == 0:  # child: set up, then exec or _exit
         what = f'execvp("{program}", ...)'
         try:
-            moved = fcntl.fcntl(err_w, fcntl.F_DUPFD_CLOEXEC, 1024)  # out of the way of any target
+            # above every target, but within RLIMIT_NOFILE (F_DUPFD fails with EINVAL beyond it)
+            base = max((3, *fds)) + 1
+            moved = fcntl.fcntl(err_w, fcntl.F_DUPFD_CLOEXEC, base)  # out of the way of any target
             os.close(err_w)
             err_w = moved
-            high = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 1024) for target, src in fds.items()}
+            high = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, base) for target, src in fds.items()}
             for target, tmp in high.items():
                 os.dup2(tmp, target)  # dup2 clears close-on-exec on the target
             keep = {0, 1, 2, err_w, *fds}

@@ -26,6 +26,7 @@ class Shut(Enum):
     DOWN = "down"
     CLOSE = "close"
     NULL = "null"
+    END_CLOSE = "end-close"  # shared with other processes: no shutdown, no kill; just close at the end
 
 
 class Conversions:
@@ -62,7 +63,7 @@ class Conversions:
         """Take the APPL options out of an OptionSet."""
         shut = Shut.AUTO
         for name, value in (
-            ("shut-none", Shut.NONE), ("shut-down", Shut.DOWN), ("shut-close", Shut.CLOSE), ("end-close", Shut.CLOSE),
+            ("shut-none", Shut.NONE), ("shut-down", Shut.DOWN), ("shut-close", Shut.CLOSE), ("end-close", Shut.END_CLOSE),
             ("shut-null", Shut.NULL)
         ):
             if opts.get(name):
@@ -156,7 +157,7 @@ class Endpoint:
             return
         self.write_shut = True
         shut = self.conv.shut
-        if shut is Shut.NONE:
+        if shut in (Shut.NONE, Shut.END_CLOSE):
             return
         if shut is Shut.NULL:  # an empty packet tells a datagram peer about EOF
             try:

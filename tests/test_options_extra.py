@@ -123,3 +123,19 @@ def test_fs_noatime_sets_inode_flag(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     attrs = subprocess.run(["lsattr", str(target)], capture_output=True, timeout=10).stdout.split()[0]
     assert b"A" in attrs
+
+
+def test_end_close_keeps_a_shared_exec_child(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    """socat's EXECENDCLOSE: one cat shared by the children of a forking listener."""
+    sock = tmp_path / "s"
+    p = start("-t", "0.3", "EXEC:cat,end-close", f"UNIX-LISTEN:{sock},fork")
+    procs.append(p)
+    from conftest import wait_path
+
+    wait_path(sock)
+    first = run("-t", "0.3", "-", f"UNIX-CONNECT:{sock}", input=b"one\n")
+    second = run("-t", "0.3", "-", f"UNIX-CONNECT:{sock}", input=b"two\n")
+    assert (first.stdout, second.stdout) == (b"one\n", b"two\n"), (first.stderr, second.stderr)
+    p.terminate()
+    _rc, _out, err = finish(p)
+    assert b"Connection reset" not in err, err

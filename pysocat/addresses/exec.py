@@ -63,6 +63,8 @@ class ChildEndpoint(Endpoint):
         if pid is None:
             return
         status = _wait(pid, 0)
+        if status is None and self.conv.shut is Shut.END_CLOSE:
+            return  # end-close: the child is shared (or outlives us); only the fds are closed
         if status is not None and os.waitstatus_to_exitcode(status) != 0:
             # the child failed while the transfer was still running: socat promotes that
             self.failure = 1

@@ -49,6 +49,7 @@ from ..sockets import (
     split_bind,
     with_retry,
 )
+from ..version import UDPLITE as HAVE_UDPLITE
 
 
 class IpKind(NamedTuple):
@@ -121,6 +122,8 @@ def _bind_local(sock: socket.socket, kind: IpKind, opts: OptionSet, port: int | 
             local = ("::" if sock.family == socket.AF_INET6 else "0.0.0.0", 0)
         if local is not None:
             bind_socket(sock, local, bool(opts.get("lowport")) and port is None)
+            salen = 28 if sock.family == socket.AF_INET6 else 16
+            log.debug(f"bind({sock.fileno()}, {sockaddr_text(sock.family, sock.getsockname())}, {salen})")
     opts.apply(Phase.PASTBIND, sock.fileno())
 
 
@@ -354,3 +357,5 @@ def register_family(kind: IpKind, prefix: str, groups: str, features: tuple[str,
 
 
 register_family(UDP, "UDP", "FD,SOCKET,RETRY,IP4,IP6,UDP,IPAPP", ("UDP",), "UDP")
+if HAVE_UDPLITE:  # only where the kernel has it; -V says WITH_UDPLITE under the same test
+    register_family(UDPLITE, "UDPLITE", "FD,SOCKET,RETRY,IP4,IP6,UDP,IPAPP", ("UDPLITE",), "UDP-Lite")

@@ -45,12 +45,23 @@ def _client_bind(sock: socket.socket, opts: OptionSet, abstract: bool) -> str | 
     return None if abstract else str(local)
 
 
+def unix_endpoint(sock: socket.socket, opts: OptionSet, name: str) -> Endpoint:
+    """A connected UNIX socket: stream, datagram, or seqpacket (one read is one record, 0 is EOF)."""
+    ep = stream_endpoint(sock, opts, name, datagram=sock.type == socket.SOCK_DGRAM)
+    if sock.type == socket.SOCK_SEQPACKET:
+        ep.zero_copy = False  # record boundaries: no splice, one read then one write per record
+    return ep
+
+
 def connect_path(ctx: OpenContext, path: str, opts: OptionSet, abstract: bool = False,
                  allow_dgram: bool = False) -> Endpoint:
-    """Connect a UNIX socket at ``path`` (stream, else datagram when allowed)."""
+    """Connect a UNIX socket at ``path``: so-type if given, else stream, then datagram and seqpacket when allowed."""
     addr = _address(path, abstract)
     timeout = opts.get("connect-timeout")
-    types = [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM] if allow_dgram else [])
+    if opts.has("so-type"):  # socktype=5: SOCK_SEQPACKET only, as socat
+        types = [opts.get("so-type")]
+    else:
+        types = [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM, socket.SOCK_SEQPACKET] if allow_dgram else [])
 
     def attempt() -> tuple[socket.socket, int, str | None]:
         for kind in types:
@@ -71,7 +82,7 @@ def connect_path(ctx: OpenContext, path: str, opts: OptionSet, abstract: bool = 
 
     sock, kind, bound = with_retry(opts, attempt)
     opts.apply(Phase.PASTCONNECT, sock.fileno())
-    ep = stream_endpoint(sock, opts, ctx.spec.text, datagram=kind == socket.SOCK_DGRAM)
+    ep = unix_endpoint(sock, opts, ctx.spec.text)
     if bound is not None and opts.get("unlink-close", True):
         ep.cleanups.append(remover(bound))
     return ep
@@ -95,9 +106,10 @@ def _listener(abstract: bool) -> Opener:
                 raise SocatError(f'"{path}" exists')
         backlog = opts.get("backlog", socket.SOMAXCONN)
         named = take_named(opts)
+        socktype = opts.get("so-type", socket.SOCK_STREAM)  # 5: SOCK_SEQPACKET
 
         def attempt() -> socket.socket:
-            sock = new_socket(socket.AF_UNIX, socket.SOCK_STREAM, opts)
+            sock = new_socket(socket.AF_UNIX, socktype, opts)
             try:
                 bind_socket(sock, addr)
                 sock.listen(backlog)
@@ -118,7 +130,7 @@ def _listener(abstract: bool) -> Opener:
             if cleanup:
                 cleanup()
             raise
-        ep = stream_endpoint(conn, opts, ctx.spec.text)
+        ep = unix_endpoint(conn, opts, ctx.spec.text)
         if cleanup:
             ep.cleanups.append(cleanup)
         return ep

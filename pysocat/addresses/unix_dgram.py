@@ -28,7 +28,7 @@ from ..sockets import (
     unlink_early,
     with_retry,
 )
-from .unix import _address
+from .unix import _address, unix_endpoint
 
 
 def _socket(opts: OptionSet) -> socket.socket:
@@ -45,7 +45,7 @@ def _sender(abstract: bool) -> Opener:
             opts.apply(Phase.PASTBIND, sock.fileno())
             if sock.type != socket.SOCK_DGRAM:
                 connect_socket(sock, target, opts.get("connect-timeout"))
-                ep = make_endpoint(ctx, sock, opts)
+                ep = unix_endpoint(sock, opts, ctx.spec.text)  # seqpacket: records, 0 is EOF
             else:
                 ep = make_endpoint(ctx, sock, opts, target=target)
         except BaseException:

@@ -12,7 +12,7 @@ all: install
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,lint]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install -q -e '.[test,lint,dtls]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -12,7 +12,6 @@ import ipaddress
 import os
 import socket
 import ssl
-import time
 from collections.abc import Callable
 
 from . import log
@@ -21,7 +20,7 @@ from .endpoint import Endpoint, Shut
 from .errors import SocatError, SpecError
 from .options import OptionSet
 from .registry import OpenContext, Opener
-from .sockets import strip_brackets
+from .sockets import strip_brackets, with_retry
 from .tlsconn import TLSConn, describe
 
 _VERSIONS = {
@@ -54,7 +53,9 @@ def _bounds(opts: OptionSet) -> tuple[ssl.TLSVersion | None, ssl.TLSVersion | No
     method = opts.get("openssl-method")
     if method is not None:
         key = method.strip().upper()
-        if key.startswith("DTLS") or key in ("SSL2", "SSL3", "SSL23", "SSLV2", "SSLV3", "SSLV23"):
+        if key.startswith("DTLS"):  # with pyOpenSSL installed the address was opened as DTLS instead
+            raise SpecError(f'option "method={method}": DTLS needs pyOpenSSL (the "dtls" extra)')
+        if key in ("SSL2", "SSL3", "SSL23", "SSLV2", "SSLV3", "SSLV23"):
             raise SpecError(f'option "method={method}": method not supported (obsolete or not TLS)')
         if key != "TLS":
             low = high = parse_version("method", method)
@@ -78,6 +79,19 @@ def _has_dh_params(path: str) -> bool:
             return b" DH PARAMETERS-----" in fh.read(1 << 20)
     except OSError:
         return False
+
+
+def check_noops(opts: OptionSet) -> None:
+    """compress, pseudo, egd: accepted, and said honestly to have no effect (TLS and DTLS)."""
+    compress = opts.get("openssl-compress")
+    if compress is not None and compress.lower() not in ("none", "auto"):
+        raise SpecError(f'invalid value for option "compress={compress}": expected none or auto')
+    if compress is not None and compress.lower() == "auto":
+        log.warn('option "compress=auto": TLS compression is not available; not compressing')
+    if opts.get("openssl-pseudo"):
+        log.warn('option "pseudo" is not supported and has no effect (the ssl module seeds itself)')
+    if opts.get("openssl-egd") is not None:
+        log.warn('option "egd" is not supported and has no effect (no entropy daemon is needed)')
 
 
 def make_context(opts: OptionSet, server: bool) -> tuple[ssl.SSLContext, bool]:
@@ -112,15 +126,7 @@ def make_context(opts: OptionSet, server: bool) -> tuple[ssl.SSLContext, bool]:
             ctx.set_ciphers(DEFAULT_CIPHERS)
     except ssl.SSLError as exc:
         raise SocatError(f'SSL_CTX_set_cipher_list(, "{cipher}"): {describe(exc)}') from None
-    compress = opts.get("openssl-compress")
-    if compress is not None and compress.lower() not in ("none", "auto"):
-        raise SpecError(f'invalid value for option "compress={compress}": expected none or auto')
-    if compress is not None and compress.lower() == "auto":
-        log.warn('option "compress=auto": TLS compression is not available; not compressing')
-    if opts.get("openssl-pseudo"):
-        log.warn('option "pseudo" is not supported and has no effect (the ssl module seeds itself)')
-    if opts.get("openssl-egd") is not None:
-        log.warn('option "egd" is not supported and has no effect (no entropy daemon is needed)')
+    check_noops(opts)
     cert = opts.get("openssl-certificate")
     key = opts.get("openssl-key")
     if cert is not None:
@@ -307,18 +313,8 @@ def _wrap(ctx: OpenContext, plain: Endpoint, tls_ctx: ssl.SSLContext, server: bo
 
 def _retrying(opts: OptionSet, attempt: Callable[[], Endpoint]) -> Endpoint:
     """retry/forever/interval around connect *and* handshake (socat retries the whole open)."""
-    retries = opts.take("retry", 0)  # the TCP connect inside must not retry on its own
-    forever = opts.take("forever", False)
-    interval = opts.get("interval", 1.0)
-    while True:
-        try:
-            return attempt()
-        except SocatError as exc:
-            if not forever and retries <= 0:
-                raise
-            retries -= 1
-            log.info(f"{exc.message}; retrying in {interval}s")
-            time.sleep(interval)
+    result: Endpoint = with_retry(opts, attempt, consume=True)
+    return result
 
 
 def _client(base: int) -> Opener:

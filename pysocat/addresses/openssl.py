@@ -1,11 +1,15 @@
-"""OPENSSL (TLS client) and OPENSSL-LISTEN (TLS server): registration only.
+"""OPENSSL (TLS client), OPENSSL-LISTEN (TLS server) and their DTLS twins: registration only.
 
 The TLS code, and with it the ssl module, is loaded when such an address is
-opened (pysocat.tls), so other runs do not pay for it at start-up.
+opened (pysocat.tls), so other runs do not pay for it at start-up.  DTLS
+(pysocat.dtls) needs pyOpenSSL, the optional extra ``dtls``: its address types
+exist only when pyOpenSSL is installed (looked up, not imported, here).  DTLS is
+part of socat's WITH_OPENSSL feature, so it adds no feature name to -V.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 
 from ..endpoint import Endpoint
@@ -16,6 +20,9 @@ from ..sockets import parse_port
 
 def _lazy(server: bool, base: int) -> Opener:
     def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        method = opts.values.get("openssl-method")
+        if HAVE_DTLS and isinstance(method, str) and method.strip().upper().startswith("DTLS"):
+            return _lazy_dtls(server)(ctx, params, opts)  # as socat: a DTLS method makes it DTLS over UDP
         from .. import tls
 
         return (tls._server if server else tls._client)(base)(ctx, params, opts)
@@ -29,3 +36,25 @@ register("OPENSSL", ("host", "port"), _C, _lazy(False, socket.AF_UNSPEC), "OPENS
          checks=(None, parse_port), features=("OPENSSL",), help="TLS client (verifies the server by default)")
 register("OPENSSL-LISTEN", ("port",), _L, _lazy(True, socket.AF_UNSPEC), "SSL-L", checks=(parse_port,),
          help="TLS server (requires a client certificate unless verify=0)")
+
+
+# --- DTLS (issue 6): only with pyOpenSSL, the optional extra "dtls" ----------------------------
+HAVE_DTLS = importlib.util.find_spec("OpenSSL") is not None
+
+
+def _lazy_dtls(server: bool) -> Opener:
+    def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+        from .. import dtls
+
+        return dtls.OPENERS[server](ctx, params, opts)
+
+    return opener
+
+
+if HAVE_DTLS:
+    register("OPENSSL-DTLS-CLIENT", ("host", "port"), "FD,SOCKET,CHILD,RETRY,IP4,IP6,UDP,IPAPP,OPENSSL",
+             _lazy_dtls(False), "OPENSSL-DTLS-CONNECT", "DTLS", "DTLS-C", "DTLS-CLIENT", "DTLS-CONNECT",
+             checks=(None, parse_port), help="DTLS client over UDP (verifies the server by default)")
+    register("OPENSSL-DTLS-SERVER", ("port",), "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,UDP,IPAPP,OPENSSL",
+             _lazy_dtls(True), "OPENSSL-DTLS-LISTEN", "DTLS-L", "DTLS-LISTEN", "DTLS-SERVER", checks=(parse_port,),
+             help="DTLS server over UDP, one peer (a child per peer with fork)")

@@ -70,10 +70,7 @@ class Pump:
                 return self._at_eof()
             raise _io_error("read", self.src.rfd, size, exc) from None
         if n == 0 and (not self.src.datagram or self.src.rconv.null_eof):
-            if self.src.rconv.ignoreeof:
-                self.poll_at = now + IGNOREEOF_POLL
-                return False
-            return self._at_eof()
+            return self.nothing_read(now)
         self.poll_at = None
         data: bytes | memoryview = self.view[:n]
         if self.left is not None:
@@ -127,6 +124,13 @@ class Pump:
         if self.pending is None and self.eof:
             self.finish()
         return n > 0
+
+    def nothing_read(self, now: float) -> bool:
+        """A read returned 0: EOF, or with ignoreeof a poll again a little later."""
+        if self.src.rconv.ignoreeof:
+            self.poll_at = now + IGNOREEOF_POLL
+            return False
+        return self._at_eof()
 
     def write_failed(self, exc: OSError, size: int) -> bool:
         """A write error ends the run, unless cool-write makes EPIPE/ECONNRESET quiet."""

@@ -363,7 +363,8 @@ _opt("cool-write", B, "FD", Phase.TRANSFER, "coolwrite",
      help="EPIPE or ECONNRESET when writing here ends the direction quietly (N line), not with an error")
 _opt("shut-null", B, "FD", Phase.TRANSFER, help="on EOF of the other address send an empty packet here")
 _opt("null-eof", B, "FD", Phase.TRANSFER, help="an empty packet read from here means EOF")
-_opt("end-close", B, "FD", Phase.TRANSFER, help="end the connection by closing the descriptors (like shut-close)")
+_opt("end-close", B, "FD", Phase.TRANSFER,
+     help="the address is shared: no shutdown on EOF, no kill of an EXEC child; its fds are just closed at the end")
 _opt("perm-late", OptType.MODE, "FD", Phase.LATE, apply=_fchmod, help="chmod after the address is open")
 _opt("user-late", OptType.USER, "FD", Phase.LATE, apply=_fchown_user, help="chown after the address is open")
 _opt("group-late", OptType.GROUP, "FD", Phase.LATE, apply=_fchown_group, help="chgrp after the address is open")
@@ -858,6 +859,34 @@ _opt("ipv6-tclass", N, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, socket.IPV6
      help="IPV6_TCLASS of packets sent")
 _opt("ipv6-recverr", B, "IP6", Phase.PASTSOCKET, apply=_sockopt(_IP6, 25), help="IPV6_RECVERR")
 
+# TUN/TAP devices and network interfaces (TUN, INTERFACE); read by their openers.
+_opt("tun-device", S, "TUN", Phase.OPEN, help="TUN: the clone device to open (default /dev/net/tun)")
+_opt("tun-name", S, "TUN", Phase.FD, help="TUN: name of the new interface (default: the kernel picks tunN/tapN)")
+_opt("tun-type", S, "TUN", Phase.FD, help="TUN: tun (IP packets, the default) or tap (Ethernet frames)")
+_opt("iff-no-pi", B, "TUN", Phase.FD, "no-pi", "tun-no-pi",
+     help="TUN: IFF_NO_PI: packets carry no 4-byte packet information header")
+IFF_FLAGS: dict[str, int] = {}
+for _name, _bit, _alias, _text in (
+    ("up", 0x1, "up", "bring the interface up"),
+    ("broadcast", 0x2, "", "broadcast address valid"),
+    ("debug", 0x4, "", "debugging"),
+    ("loopback", 0x8, "loopback", "a loopback interface"),
+    ("pointopoint", 0x10, "pointopoint", "point-to-point link"),
+    ("notrailers", 0x20, "notrailers", "avoid trailers"),
+    ("running", 0x40, "running", "resources allocated"),
+    ("noarp", 0x80, "noarp", "no ARP"),
+    ("promisc", 0x100, "promisc", "receive all packets (promiscuous)"),
+    ("allmulti", 0x200, "allmulti", "receive all multicast packets"),
+    ("master", 0x400, "master", "master of a load balancer"),
+    ("slave", 0x800, "slave", "slave of a load balancer"),
+    ("multicast", 0x1000, "", "supports multicast"),
+    ("portsel", 0x2000, "portsel", "can set media type"),
+    ("automedia", 0x4000, "automedia", "auto media select"),
+):
+    IFF_FLAGS["iff-" + _name] = _bit
+    _opt("iff-" + _name, B, "INTERFACE", Phase.FD, *((_alias,) if _alias else ()),
+         help=f"interface flag IFF_{_name.upper()}: {_text} (0 clears it)")
+
 
 # TLS and proxies (issue 6).  Read by the OPENSSL, PROXY and SOCKS openers (no appliers).
 _opt("openssl-certificate", S, "OPENSSL", Phase.INIT, "cert", "certificate",
@@ -880,7 +909,7 @@ _opt("openssl-min-proto-version", S, "OPENSSL", Phase.INIT, "min-proto-version",
 _opt("openssl-max-proto-version", S, "OPENSSL", Phase.INIT, "max-proto-version", "max-version",
      help="highest protocol version, e.g. TLS1.2")
 _opt("openssl-method", S, "OPENSSL", Phase.INIT, "method",
-     help="socat's protocol method (TLS1, TLS1.1, TLS1.2, TLS1.3, SSL23): mapped to version bounds")
+     help="socat's protocol method (TLS1 ... TLS1.3, SSL23; DTLS, DTLS1, DTLS1.2): mapped to version bounds")
 _opt("openssl-compress", S, "OPENSSL", Phase.INIT, "compress", help="none (default) or auto; compression is never used")
 _opt("openssl-pseudo", B, "OPENSSL", Phase.INIT, "pseudo", help="accepted and ignored (the ssl module seeds itself)")
 _opt("openssl-egd", S, "OPENSSL", Phase.INIT, "egd", help="accepted and ignored (no entropy daemon is needed)")

@@ -90,6 +90,12 @@ def resolve(host: str, port: int, family: int, socktype: int, passive: bool = Fa
     for fam, _t, _p, _c, sa in infos:
         if (fam, sa) not in seen:
             seen.append((fam, sa))
+    if family == socket.AF_UNSPEC and not passive:
+        # as socat 1.7.4: the preferred IP version first (SOCAT_PREFERRED_RESOLVE_IP, default 4; 0: as resolved)
+        prefer = os.environ.get("SOCAT_PREFERRED_RESOLVE_IP", "4")[:1]
+        if prefer in ("4", "6"):
+            first = socket.AF_INET6 if prefer == "6" else socket.AF_INET
+            seen.sort(key=lambda item: item[0] != first)
     return seen
 
 
@@ -183,10 +189,15 @@ def connect_socket(sock: socket.socket, addr: Any, timeout: float | None) -> Non
         raise SocatError(f"connect({fd}, {where}): {os.strerror(err)}")
 
 
-def with_retry(opts: OptionSet, what: Callable[[], Any]) -> Any:
-    """Run ``what``; on SocatError retry as ``retry``/``forever``/``interval`` say."""
-    retries = opts.get("retry", 0)
-    forever = opts.get("forever", False)
+def with_retry(opts: OptionSet, what: Callable[[], Any], consume: bool = False) -> Any:
+    """Run ``what``; on SocatError retry as ``retry``/``forever``/``interval`` say.
+
+    ``consume`` takes retry/forever out of ``opts`` so that an inner step (the TCP
+    connect inside a TLS open, say) does not retry on its own as well.
+    """
+    read = opts.take if consume else opts.get
+    retries = read("retry", 0)
+    forever = read("forever", False)
     interval = opts.get("interval", 1.0)
     while True:
         try:

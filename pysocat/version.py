@@ -10,13 +10,29 @@ import os
 
 VERSION = "0.1.0"
 SOCAT_COMPAT = "1.7.4.4"
-FEATURES = (
+FEATURES: tuple[str, ...] = (
     "STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "PIPE", "SOCKETPAIR", "EXEC", "SYSTEM",
     "IP4", "IP6", "TCP", "LISTEN", "LIBWRAP", "RETRY", "UNIX", "ABSTRACT_UNIXSOCKET",
     "SHELL", "PTY", "TERMIOS", "READLINE",
-    "UDP", "RAWIP", "GENERICSOCKET",  # issue 4: datagrams
+    "UDP", "RAWIP", "GENERICSOCKET", "TUN", "INTERFACE",  # issue 4: datagrams
     "OPENSSL", "PROXY", "SOCKS4", "SOCKS4A", "SOCKS5",  # issue 6: TLS and proxies
 )
+
+
+def has_udplite() -> bool:
+    """Whether the kernel offers UDP-Lite (IPPROTO_UDPLITE, 136): one socket() tells."""
+    import _socket  # the C module: cheap, unlike the socket package
+
+    try:
+        _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM, 136).close()
+    except OSError:
+        return False
+    return True
+
+
+UDPLITE = has_udplite()  # udp.py registers the UDPLITE-* types under this same test
+if UDPLITE:
+    FEATURES += ("UDPLITE",)
 
 
 def version_text() -> str:

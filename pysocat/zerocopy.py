@@ -61,10 +61,7 @@ class SplicePump(Pump):
                 return super().step_read(now)
             raise _io_error("read", self.src.rfd, self.capacity, exc) from None
         if n == 0:
-            if self.src.rconv.ignoreeof:
-                self.poll_at = now + 0.1
-                return False
-            return self._at_eof()
+            return self.nothing_read(now)
         self.poll_at = None
         self.spliced = True
         self.inpipe += n
@@ -198,10 +195,7 @@ class DirectSplicePump(Pump):
                 return self.write_failed(exc, CHUNK)
             raise _io_error("read", self.src.rfd, CHUNK, exc) from None
         if n == 0:
-            if self.src.rconv.ignoreeof:
-                self.poll_at = now + 0.1
-                return False
-            return self._at_eof()
+            return self.nothing_read(now)
         self.poll_at = None
         self.await_dst = False
         self.spliced = True

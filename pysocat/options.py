@@ -90,14 +90,15 @@ def _int(desc: OptionDesc, raw: str | None, base: int = 0) -> int:
     if raw is None or not raw.strip():
         raise _bad(desc, raw, "missing numerical value")
     text = raw.strip()
-    if not text.isascii():
-        raise _bad(desc, raw, "not a number")
+    digits = text.lstrip("+-")
+    if not text.isascii() or not digits[:1].isdigit():
+        raise _bad(desc, raw, "missing numerical value")
     if base == 0 and len(text) > 1 and text[0] == "0" and text.isdigit():
         base = 8  # C strtol semantics, as socat: a leading zero means octal
     try:
         value = int(text, base)
     except ValueError:
-        raise _bad(desc, raw, "not a number") from None
+        raise _bad(desc, raw, "trailing garbage after the number") from None
     lo = desc.lo if desc.lo is not None else -(2**31)
     hi = desc.hi if desc.hi is not None else 2**31 - 1
     if not lo <= value <= hi:

@@ -240,6 +240,10 @@ def spawn(ctx: OpenContext, argv: list[str], opts: OptionSet, shell: bool = Fals
         return exec_in_place(ctx, argv, opts, shell)
     with_pty = bool(opts.get("pty"))
     use_pipes = bool(opts.get("pipes")) and not opts.get("socketpair") and not with_pty
+    if not ctx.direction & Dir.READ and opts.has("fdout"):
+        raise SocatError('option "fdout" is useless in write-only mode')
+    if not ctx.direction & Dir.WRITE and opts.has("fdin"):
+        raise SocatError('option "fdin" is useless in read-only mode')
     fdin, fdout = opts.get("fdin", 0), opts.get("fdout", 1)
     with_stderr = bool(opts.get("stderr"))
     plan = privileges.plan(opts)

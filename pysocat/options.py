@@ -196,7 +196,7 @@ def _sockopt_value(desc: OptionDesc, raw: str | None) -> tuple[int, int, int | b
         raise _bad(desc, raw, "level and optname must be numbers") from None
     text = parts[2]
     kind = desc.name.rsplit("-", 1)[-1]
-    if kind == "bin" or (kind == "setsockopt" and text[:1] in ("x", "X")):
+    if kind == "bin" or (kind in ("setsockopt", "listen") and text[:1] in ("x", "X")):
         hexdigits = text[1:] if text[:1] in ("x", "X") else text
         try:
             return level, name, bytes.fromhex(hexdigits)
@@ -442,6 +442,8 @@ _opt("setsockopt-bin", OptType.SOCKOPT, "SOCKET", Phase.PASTSOCKET, "sockopt-bin
      help="<level>:<optname>:x<hex>")
 _opt("setsockopt-string", OptType.SOCKOPT, "SOCKET", Phase.PASTSOCKET, "sockopt-string",
      apply=_generic_sockopt, help="<level>:<optname>:<text>")
+_opt("setsockopt-listen", OptType.SOCKOPT, "LISTEN", Phase.PASTSOCKET, "sockopt-listen", apply=_generic_sockopt,
+     help="<level>:<optname>:<int or x-hex> on the listening socket only")
 _opt("bind", S, "SOCKET", Phase.BIND, help="local address to bind before connecting or listening")
 _opt("connect-timeout", T, "SOCKET", Phase.CONNECT, help="give up connecting after this many seconds")
 _opt("pf", S, "SOCKET", Phase.INIT, "protocol-family", help="ip4 or ip6: address family to use")

@@ -25,6 +25,8 @@ def _literal(host: str) -> str:
 def ip_in_range(spec: str) -> Callable[[str], bool]:
     """``range=`` as a predicate on peer address text."""
     text = spec.strip()
+    if text.startswith("x"):
+        return _sockaddr_range(spec, text)
     try:
         if text.startswith("["):
             end = text.index("]")
@@ -48,5 +50,32 @@ def ip_in_range(spec: str) -> Callable[[str], bool]:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped and net.version == 4:
             ip = ip.ipv4_mapped
         return ip.version == net.version and ip in net
+
+    return check
+
+
+def _sockaddr_range(spec: str, text: str) -> Callable[[str], bool]:
+    """socat's generic form ``x<port>x<addr>:x<port>x<mask>`` (IPv4 sockaddr data in hex).
+
+    The port part of the mask is ignored: peers are matched by address.
+    """
+    try:
+        addr_text, mask_text = text.split(":")
+        addr = bytes.fromhex(addr_text.replace("x", ""))
+        mask = bytes.fromhex(mask_text.replace("x", ""))
+    except ValueError:
+        raise SpecError(f'option "range={spec}": expected x<hex>:x<hex>') from None
+    if len(addr) != 6 or len(mask) != 6:
+        raise SpecError(f'option "range={spec}": expected IPv4 sockaddr data (2 bytes port, 4 bytes address)')
+    net_addr, net_mask = int.from_bytes(addr[2:], "big"), int.from_bytes(mask[2:], "big")
+
+    def check(peer: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(peer.split("%")[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        return ip.version == 4 and int(ip) & net_mask == net_addr & net_mask
 
     return check

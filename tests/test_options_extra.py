@@ -139,3 +139,20 @@ def test_end_close_keeps_a_shared_exec_child(tmp_path: Path, procs: list[subproc
     p.terminate()
     _rc, _out, err = finish(p)
     assert b"Connection reset" not in err, err
+
+
+def test_setsockopt_listen_and_generic_range(procs: list[subprocess.Popen[bytes]]) -> None:
+    """socat's SETSOCKOPT_LISTEN and the x<port>x<addr>:x<port>x<mask> range form."""
+    port = free_port()
+    p = start(f"TCP4-LISTEN:{port},setsockopt-listen=1:2:1,range=x0000x7f000001:x0000xffffffff", "PIPE")
+    procs.append(p)
+    wait_tcp(port)
+    with socket.create_connection(("127.0.0.1", port), timeout=10, source_address=("127.0.0.2", 0)) as c:
+        c.sendall(b"refused\n")
+        assert c.recv(10) == b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        c.sendall(b"served\n")
+        c.shutdown(socket.SHUT_WR)
+        assert c.recv(10) == b"served\n"
+    rc, _out, err = finish(p)
+    assert rc == 0, err

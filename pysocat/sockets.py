@@ -77,11 +77,19 @@ def pick_family(base: int, opts: OptionSet, ctx: OpenContext) -> int:
     return ctx.cfg.family
 
 
+def _host_arg(host: str) -> str | bytes | None:
+    """ASCII names go to getaddrinfo as bytes: a str would load the idna codec (and
+    unicodedata) into every relay; non-ASCII names still get IDNA encoding."""
+    if not host:
+        return None
+    return host.encode("ascii") if host.isascii() else host
+
+
 def resolve(host: str, port: int, family: int, socktype: int, passive: bool = False) -> list[tuple[int, Any]]:
     """getaddrinfo() to a list of (family, sockaddr); SocatError naming the host."""
     flags = socket.AI_PASSIVE if passive else 0
     try:
-        infos = socket.getaddrinfo(strip_brackets(host) or None, port, family, socktype, 0, flags)
+        infos = socket.getaddrinfo(_host_arg(strip_brackets(host)), port, family, socktype, 0, flags)
     except socket.gaierror as exc:
         raise SocatError(f'getaddrinfo("{host}", "{port}"): {exc.strerror}') from None
     except UnicodeError:

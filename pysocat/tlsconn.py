@@ -236,7 +236,23 @@ class TLSConn:
             pass  # close_notify is queued; the peer's answer is read as EOF later
         except (ssl.SSLError, ValueError):
             return
+        deadline = time.monotonic() + timeout
+        events = select.POLLOUT | select.POLLIN
         try:
-            self.flush_wait(time.monotonic() + timeout)
+            while not self.flush():
+                # Keep taking the peer's data while we wait: a peer that cannot send
+                # would stop reading, and neither side could move (the data stays
+                # buffered in raw_in for the engine to decrypt later).
+                self._wait(events, deadline)
+                if not events & select.POLLIN:
+                    continue
+                try:
+                    data = self.sock.recv(RECV_CHUNK)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                if data:
+                    self.raw_in += data
+                else:
+                    events = select.POLLOUT  # the peer's EOF is read again later by _feed
         except OSError:  # includes TimeoutError
             pass

@@ -160,6 +160,12 @@ class DirectSplicePump(Pump):
         self.spliced = False
         self.userspace = False
         self.src_is_pipe = _is_fifo(self.src.rfd)
+        for fd in (self.src.rfd, self.dst.wfd):  # a bigger pipe means fewer wake-ups per byte
+            if fd is not None and _is_fifo(fd):
+                try:
+                    fcntl.fcntl(fd, F_SETPIPE_SZ, CHUNK)
+                except OSError:
+                    pass
 
     def wants(self) -> tuple[int | None, int, bool]:
         if self.userspace:

@@ -156,3 +156,35 @@ def test_setsockopt_listen_and_generic_range(procs: list[subprocess.Popen[bytes]
         assert c.recv(10) == b"served\n"
     rc, _out, err = finish(p)
     assert rc == 0, err
+
+
+def test_pipe_echo_does_not_block_its_own_loop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """A PIPE echo on the userspace path: a full pipe must not block the loop that drains it."""
+    import os as _os
+
+    port = free_port()
+    env = dict(_os.environ, PYSOCAT_NO_SPLICE="1")
+    p = start(f"TCP-LISTEN:{port},reuseaddr", "PIPE", env=env)
+    procs.append(p)
+    wait_tcp(port)
+    total = 16 << 20
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+        c.setblocking(False)
+        block, sent, got = b"z" * 65536, 0, 0
+        import time as _time
+
+        start_reading = _time.monotonic() + 1.0  # first fill every buffer on the way, reading nothing
+        deadline = _time.monotonic() + 30
+        while got < total and _time.monotonic() < deadline:
+            if sent < total:
+                try:
+                    sent += c.send(block[: total - sent])
+                except BlockingIOError:
+                    pass
+            if _time.monotonic() < start_reading:
+                continue
+            try:
+                got += len(c.recv(1 << 20))
+            except BlockingIOError:
+                _time.sleep(0.001)
+    assert got == total, f"echoed {got} of {total} bytes"

@@ -21,6 +21,10 @@ def pipe(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint
         rfd, wfd = os.pipe()
     except OSError as exc:
         raise SocatError(f"pipe(): {exc.strerror}") from None
+    # our own pipe, both ends in this loop: a blocking write into a full pipe would
+    # stop the very loop that drains it
+    os.set_blocking(rfd, False)
+    os.set_blocking(wfd, False)
     ep = fd_endpoint(ctx, opts, rfd, wfd)
     return ep
 
@@ -32,6 +36,8 @@ def socketpair(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> En
     except OSError as exc:
         raise SocatError(f"socketpair(): {exc.strerror}") from None
     rfd, wfd = a.detach(), b.detach()
+    os.set_blocking(rfd, False)
+    os.set_blocking(wfd, False)
     return fd_endpoint(ctx, opts, rfd, wfd, datagram=True)
 
 

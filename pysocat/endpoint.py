@@ -134,10 +134,13 @@ class Endpoint:
         self.write_shut = False
         self.zero_copy = True  # False when bytes must pass through userspace (TLS, framing, ...)
         self.failure: int | None = None  # set by close() when the far side failed (exit status to report)
-        self.r_pollable = _pollable(self.rfd)
-        self.w_pollable = _pollable(self.wfd)
+        self._init_pollable()
         self.rconv = self.conv  # conversions applied to bytes read from here
         self.wconv = self.conv  # conversions applied to bytes written here
+
+    def _init_pollable(self) -> None:
+        self.r_pollable = _pollable(self.rfd)
+        self.w_pollable = _pollable(self.wfd)
 
     # -- data ------------------------------------------------------------------
     def read_into(self, buf: memoryview) -> int:
@@ -230,6 +233,9 @@ def dual(reader: Endpoint, writer: Endpoint) -> Endpoint:
 
         def write(self, data: memoryview | bytes) -> int:
             return writer.write(data)
+
+        def _init_pollable(self) -> None:
+            pass  # the parts already know (and may have set it for buffered data)
 
         @property
         def r_pollable(self) -> bool:

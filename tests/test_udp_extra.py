@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 
 import pytest
@@ -90,3 +91,24 @@ def test_udplite_sendto_recvfrom_against_a_plain_socket(procs: list) -> None:
         c.sendto(b"record", ("127.0.0.1", port))
         data, sender = c.recvfrom(100)
     assert data == b"record" and sender[1] == port
+
+
+def test_dual_with_a_receiving_part_reads_the_first_datagram(procs: list[subprocess.Popen[bytes]]) -> None:
+    """socat's IP4RECVFROM_RANGE shape: UDP4-RECVFROM!!UDP4-SENDTO echo; the first datagram must not wait."""
+    import socket as _s
+
+    back = free_port(_s.AF_INET, _s.SOCK_DGRAM)
+    port = free_port(_s.AF_INET, _s.SOCK_DGRAM)
+    rx = _s.socket(_s.AF_INET, _s.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", back))
+    rx.settimeout(5)
+    p = start(f"UDP4-RECVFROM:{port},reuseaddr!!UDP4-SENDTO:127.0.0.1:{back}", "PIPE")
+    procs.append(p)
+    import time as _t
+
+    _t.sleep(0.5)
+    tx = _s.socket(_s.AF_INET, _s.SOCK_DGRAM)
+    tx.sendto(b"first\n", ("127.0.0.1", port))
+    assert rx.recv(100) == b"first\n"
+    tx.close()
+    rx.close()

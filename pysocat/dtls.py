@@ -35,7 +35,7 @@ from typing import Any
 from OpenSSL import SSL
 
 from . import log
-from .endpoint import Endpoint, Shut
+from .endpoint import Endpoint, SessionEndpoint, Shut
 from .errors import SocatError, SpecError
 from .options import OptionSet
 from .registry import OpenContext, lookup
@@ -464,18 +464,10 @@ class DTLSConn:
 # --- the endpoint -------------------------------------------------------------------------
 
 
-class DTLSEndpoint(Endpoint):
+class DTLSEndpoint(SessionEndpoint):
     """A connected UDP endpoint whose datagrams are DTLS records (userspace only)."""
 
     dtls: DTLSConn
-
-    @property
-    def r_pollable(self) -> bool:
-        return self._r_pollable and not (hasattr(self, "dtls") and self.dtls.buffered())
-
-    @r_pollable.setter
-    def r_pollable(self, value: bool) -> None:
-        self._r_pollable = value
 
     def read_into(self, buf: memoryview) -> int:
         n = self.dtls.read_into(buf)
@@ -512,7 +504,7 @@ def _wrap(ctx: OpenContext, plain: Endpoint, context: SSL.Context, server: bool,
         raise
     ep = DTLSEndpoint(name=plain.name, rfd=plain.rfd, wfd=plain.wfd, sock=sock, datagram=True, conv=plain.conv,
                       cleanups=plain.cleanups)
-    ep.dtls = conn
+    ep.dtls = ep.session = conn
     ep.zero_copy = False
     ep.rconv, ep.wconv = plain.conv.copy(), plain.wconv  # rconv private: close_notify sets null_eof
     peer = peer_cert(conn.obj)

@@ -224,6 +224,22 @@ class Endpoint:
                 pass
 
 
+class SessionEndpoint(Endpoint):
+    """An endpoint whose bytes pass through a session that may hold input of its own
+    (TLS, DTLS): while ``session.buffered()``, the engine reads at once instead of
+    waiting for the socket."""
+
+    session: Any = None
+
+    @property
+    def r_pollable(self) -> bool:
+        return self._r_pollable and not (self.session is not None and self.session.buffered())
+
+    @r_pollable.setter
+    def r_pollable(self, value: bool) -> None:
+        self._r_pollable = value
+
+
 def dual(reader: Endpoint, writer: Endpoint) -> Endpoint:
     """``a!!b``: an endpoint reading from ``reader`` and writing to ``writer``."""
 

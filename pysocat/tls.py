@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from . import log
 from .addresses.tcp import tcp_connector, tcp_listener
-from .endpoint import Endpoint, Shut
+from .endpoint import Endpoint, SessionEndpoint, Shut
 from .errors import SocatError, SpecError
 from .options import OptionSet
 from .registry import OpenContext, Opener
@@ -209,20 +209,10 @@ def name_matches(cert: dict, name: str) -> bool:  # type: ignore[type-arg]
 # --- the endpoint -----------------------------------------------------------------
 
 
-class TLSEndpoint(Endpoint):
+class TLSEndpoint(SessionEndpoint):
     """A TCP endpoint whose bytes pass through a TLS session (userspace only)."""
 
     tls: TLSConn
-
-    @property
-    def r_pollable(self) -> bool:
-        # Decrypted or complete undecrypted data waiting inside: make the engine read
-        # now instead of waiting for the socket to become readable again.
-        return self._r_pollable and not (hasattr(self, "tls") and self.tls.buffered())
-
-    @r_pollable.setter
-    def r_pollable(self, value: bool) -> None:
-        self._r_pollable = value
 
     def read_into(self, buf: memoryview) -> int:
         return self.tls.read_into(buf)
@@ -298,7 +288,7 @@ def _wrap(ctx: OpenContext, plain: Endpoint, tls_ctx: ssl.SSLContext, server: bo
         raise
     ep = TLSEndpoint(name=plain.name, rfd=plain.rfd, wfd=plain.wfd, sock=sock, conv=plain.conv,
                      cleanups=plain.cleanups)
-    ep.tls = conn
+    ep.tls = ep.session = conn
     ep.zero_copy = False
     ep.rconv, ep.wconv = plain.rconv, plain.wconv
     peer = conn.obj.getpeercert()

@@ -45,10 +45,10 @@ from .tls import (
     DEFAULT_CIPHERS,
     SHUT_FLUSH_TIMEOUT,
     _handshake_timeout,
-    _has_dh_params,
     _ip,
     _retrying,
     check_noops,
+    load_dh_params,
     name_matches,
     set_peer_env,
 )
@@ -188,21 +188,11 @@ def make_context(opts: OptionSet, server: bool) -> tuple[SSL.Context, bool, Veri
             ctx.check_privatekey()
         except (OSError, SSL.Error) as exc:
             raise _file_error("SSL_CTX_use_PrivateKey_file", key or cert, exc) from None
-        if server and opts.get("openssl-dhparam") is None and _has_dh_params(cert):
-            try:
-                ctx.load_tmp_dh(cert)
-            except (OSError, SSL.Error) as exc:
-                raise _file_error("PEM_read_bio_DHparams", cert, exc) from None
     elif key is not None:
         raise SocatError('option "key" needs option "cert"')
     elif server:
         log.warn('no certificate given; consider option "cert"')
-    dhparam = opts.get("openssl-dhparam")
-    if dhparam is not None:
-        try:
-            ctx.load_tmp_dh(dhparam)
-        except (OSError, SSL.Error) as exc:
-            raise _file_error("PEM_read_bio_DHparams", dhparam, exc) from None
+    load_dh_params(opts, cert, server, ctx.load_tmp_dh, (OSError, SSL.Error), _file_error)
     note = VerifyNote()
     cafile, capath = opts.get("openssl-cafile"), opts.get("openssl-capath")
     if verify:

@@ -73,6 +73,26 @@ def _file_error(call: str, path: str, exc: BaseException) -> SocatError:
     return SocatError(f'{call}("{path}"): {why}')
 
 
+def load_dh_params(
+    opts: OptionSet,
+    cert: str | None,
+    server: bool,
+    load: Callable[[str], object],
+    errors: tuple[type[BaseException], ...],
+    fail: Callable[[str, str, BaseException], SocatError],
+) -> None:
+    """DH parameters from dhparam=, else (server) from the certificate file, as socat (e.g. for DSA)."""
+    path = opts.get("openssl-dhparam")
+    if path is None and server and cert is not None and _has_dh_params(cert):
+        path = cert
+    if path is None:
+        return
+    try:
+        load(path)
+    except errors as exc:
+        raise fail("PEM_read_bio_DHparams", path, exc) from None
+
+
 def _has_dh_params(path: str) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -134,21 +154,11 @@ def make_context(opts: OptionSet, server: bool) -> tuple[ssl.SSLContext, bool]:
             ctx.load_cert_chain(cert, key)
         except (OSError, ssl.SSLError) as exc:
             raise _file_error("SSL_CTX_use_certificate_file", cert, exc) from None
-        if server and opts.get("openssl-dhparam") is None and _has_dh_params(cert):
-            try:  # as socat: DH parameters in the certificate file are used (e.g. for DSA)
-                ctx.load_dh_params(cert)
-            except (OSError, ssl.SSLError) as exc:
-                raise _file_error("PEM_read_bio_DHparams", cert, exc) from None
     elif key is not None:
         raise SocatError('option "key" needs option "cert"')
     elif server:
         log.warn('no certificate given; consider option "cert"')
-    dhparam = opts.get("openssl-dhparam")
-    if dhparam is not None:
-        try:
-            ctx.load_dh_params(dhparam)
-        except (OSError, ssl.SSLError) as exc:
-            raise _file_error("PEM_read_bio_DHparams", dhparam, exc) from None
+    load_dh_params(opts, cert, server, ctx.load_dh_params, (OSError, ssl.SSLError), _file_error)
     if verify:
         ctx.verify_mode = ssl.CERT_REQUIRED
         cafile, capath = opts.get("openssl-cafile"), opts.get("openssl-capath")

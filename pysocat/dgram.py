@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from . import log
+from . import environment, log
 from .endpoint import Conversions, Endpoint, Shut
 from .errors import SocatError
 from .listen import ChildTracker, PeerCheck, env_ip, mark_child
@@ -245,9 +245,7 @@ def _ifname(index: int) -> str:
 
 
 def _env(ctx: OpenContext, values: dict[str, str]) -> None:
-    for prefix in {ctx.cfg.env_prefix, "SOCAT"}:
-        for key, value in values.items():
-            os.environ[f"{prefix}_{key}"] = value
+    environment.export(ctx.cfg.env_prefix, values)
 
 
 def anc_items(anc: list[tuple[int, int, bytes]]) -> list[tuple[str, str, str, str]]:

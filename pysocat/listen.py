@@ -11,14 +11,25 @@ import os
 import select
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from . import log
+from . import environment, log
 from .errors import QuietExit
 from .options import OptionSet, Phase
 from .registry import OpenContext
-from .sockets import sockaddr_text
+from .sockets import family_of, sockaddr_text
+
+_signal: Any = sys.modules["_signal"]  # the C module under signal (no stub)
+
+
+SIG_DFL: Any = _signal.SIG_DFL  # a plain int (signal.SIG_DFL is an enum member, refused below)
+
+
+def raw_signal(signum: int, handler: Any) -> Any:
+    """signal.signal without its enum wrapping, which makes a fresh fork child copy many pages."""
+    return _signal.signal(signum, handler)
 
 PeerCheck = Callable[[Any], str | None]
 
@@ -69,15 +80,14 @@ def set_env(ctx: OpenContext, conn: socket.socket, peer: Any) -> None:
     """SOCAT_PEERADDR/PEERPORT/SOCKADDR/SOCKPORT (and the -lp derived prefix)."""
     values: dict[str, str] = {}
     local = conn.getsockname()
-    if conn.family in (socket.AF_INET, socket.AF_INET6):
+    family = family_of(conn)
+    if family in (socket.AF_INET, socket.AF_INET6):
         values = {"PEERADDR": env_ip(peer[0]), "PEERPORT": str(peer[1]),
                   "SOCKADDR": env_ip(local[0]), "SOCKPORT": str(local[1])}
-    elif conn.family == socket.AF_UNIX:
+    elif family == socket.AF_UNIX:
         values = {"PEERADDR": peer if isinstance(peer, str) else repr(peer),
                   "SOCKADDR": local if isinstance(local, str) else repr(local)}
-    for prefix in {ctx.cfg.env_prefix, "SOCAT"}:
-        for key, value in values.items():
-            os.environ[f"{prefix}_{key}"] = value
+    environment.export(ctx.cfg.env_prefix, values)
 
 
 IN_FORK_CHILD = False
@@ -120,7 +130,7 @@ class ChildTracker:
     def in_child(self) -> None:
         """After fork, in the child: drop the parent's reaping machinery."""
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        raw_signal(signal.SIGCHLD, SIG_DFL)
         os.close(self.wake_r)
         os.close(self.wake_w)
         self.children.clear()
@@ -145,13 +155,15 @@ def refuse(conn: socket.socket) -> None:
 
 def admit(conn: socket.socket, peer: Any, opts: OptionSet, check: PeerCheck) -> bool:
     """Screen an accepted peer (range/sourceport/lowport); close and log a refused one."""
-    peer_text = sockaddr_text(conn.family, peer)
+    family = family_of(conn)
     reason = check(peer)
     if reason is not None:
-        log.warn(f"refusing connection from {peer_text} due to {reason} option")
+        log.warn(f"refusing connection from {sockaddr_text(family, peer)} due to {reason} option")
         refuse(conn)
         return False
-    log.notice(f"accepting connection from {peer_text} on {sockaddr_text(conn.family, conn.getsockname())}")
+    if log.LOG.enabled("N"):
+        log.notice(f"accepting connection from {sockaddr_text(family, peer)} on "
+                   f"{sockaddr_text(family, conn.getsockname())}")
     opts.apply(Phase.ACCEPT, conn.fileno())
     return True
 

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import log
-from .listen import ChildTracker, PeerCheck, admit, mark_child
+from .listen import SIG_DFL, ChildTracker, PeerCheck, admit, mark_child, raw_signal
 from .options import OptionSet
+from .sockets import family_of
 
 IDLE = 4  # workers kept waiting in accept()
 
@@ -44,6 +45,8 @@ class WorkerPool:
 
     def __init__(self, listener: socket.socket, opts: OptionSet, check: PeerCheck, max_children: int | None) -> None:
         self.listener, self.opts, self.check = listener, opts, check
+        # plain ints, so a worker builds its accepted socket without the AddressFamily/SocketKind enums
+        self.kind = (family_of(listener), listener.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE), listener.proto)
         self.max_children = max_children
         self.tracker = ChildTracker()
         self.idle: set[int] = set()
@@ -101,23 +104,26 @@ class WorkerPool:
         os.close(self.ready_r)
         self.death_signal(signal.SIGTERM)  # an idle worker must not outlive a SIGKILLed master
         quiet = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-        handlers = {sig: signal.signal(sig, signal.SIG_DFL) for sig in quiet}  # idle: die silently
+        handlers = {sig: raw_signal(sig, SIG_DFL) for sig in quiet}  # idle: die silently
         self.listener.setblocking(True)
+        # _accept gives (fd, peer): socket.accept() would also go through the enums
+        accept = self.listener._accept  # type: ignore[attr-defined]
         while True:
             try:
-                conn, peer = self.listener.accept()
+                fd, peer = accept()
             except InterruptedError:
                 continue
             except OSError as exc:
                 log.warn(f"accept({self.listener.fileno()}): {exc.strerror}")
                 continue
+            conn = socket.socket(*self.kind, fileno=fd)
             if admit(conn, peer, self.opts, self.check):
                 break
         for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+            raw_signal(sig, handler)
         self.death_signal(0)  # busy now: like socat's children, survive the master
         try:
-            os.write(self.ready_w, f"{os.getpid()}\n".encode())
+            os.write(self.ready_w, b"%d\n" % self.worker_pid)
         except OSError:
             pass
         os.close(self.ready_w)

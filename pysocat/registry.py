@@ -100,13 +100,19 @@ def register(
 
 
 def _load() -> None:
-    from . import addresses  # noqa: F401  (registers every family)
+    from .addresses import load_all
+
+    load_all()
 
 
 def lookup(keyword: str, shown: str | None = None) -> AddressType:
     """The row for a keyword or alias; SpecError (naming ``shown``) for an unknown one."""
-    _load()
-    row = _TYPES.get(keyword.upper())
+    from .addresses import load_next
+
+    key = keyword.upper()
+    row = _TYPES.get(key)
+    while row is None and load_next():  # families load on demand, most used first
+        row = _TYPES.get(key)
     if row is None:
         raise SpecError(f'unknown device/address "{keyword if shown is None else shown}"')
     return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _socket
 import errno
 import os
 import select
@@ -23,6 +24,15 @@ UNIX_PATH_MAX = 107
 def family_name(family: int) -> int:
     """socat prints families as numbers (AF=2, AF=10, AF=1)."""
     return int(family)
+
+
+_RAW_FAMILY: Any = _socket.socket.__dict__["family"]  # the C attribute: a plain int, no enum lookup
+
+
+def family_of(sock: socket.socket) -> int:
+    """The socket's address family as a plain int (cheap in a fresh fork child)."""
+    family: int = _RAW_FAMILY.__get__(sock)
+    return family
 
 
 def sockaddr_text(family: int, addr: Any) -> str:
@@ -252,7 +262,8 @@ def connect_inet(ctx: OpenContext, host: str, port: int, family: int, opts: Opti
 
     sock = with_retry(opts, attempt)
     opts.apply(Phase.PASTCONNECT, sock.fileno())
-    log.notice(f"successfully connected from local address {sockaddr_text(sock.family, sock.getsockname())}")
+    if log.LOG.enabled("N"):
+        log.notice(f"successfully connected from local address {sockaddr_text(family_of(sock), sock.getsockname())}")
     return stream_endpoint(sock, opts, ctx.spec.text)
 
 

@@ -9,12 +9,11 @@ and TLS below 1.2 is used only when asked for.  Every failure is one E line.
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import ssl
 from collections.abc import Callable
 
-from . import log
+from . import environment, log
 from .addresses.tcp import tcp_connector, tcp_listener
 from .endpoint import Endpoint, SessionEndpoint, Shut
 from .errors import SocatError, SpecError
@@ -276,9 +275,7 @@ def set_peer_env(ctx: OpenContext, cert: dict) -> None:  # type: ignore[type-arg
     for rdn in cert.get("subject", ()):
         for key, value in rdn:
             values.setdefault(key.upper(), value)
-    for prefix in {ctx.cfg.env_prefix, "SOCAT"}:
-        for key, value in values.items():
-            os.environ[f"{prefix}_OPENSSL_X509_{key}"] = value
+    environment.export(ctx.cfg.env_prefix, {f"OPENSSL_X509_{key}": value for key, value in values.items()})
 
 
 def _handshake_timeout(ctx: OpenContext, opts: OptionSet) -> float | None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, finish, free_port, run, start, wait_tcp
+from conftest import finish, free_port, run, start, wait_tcp
 
 # --- a Python backend ----------------------------------------------------------------
 
@@ -571,95 +569,62 @@ def test_backlog_option(procs: list[subprocess.Popen[bytes]]) -> None:
 
 # --- environment of forked children --------------------------------------------------------
 #
-# socat sets the variables with setenv(), which /proc/<pid>/environ does not reflect, and EXEC
-# is not implemented yet.  So pysocat's real CLI entry point is run under a tiny wrapper whose
-# at-fork hook lets each child dump its own os.environ once the variables appear.
+# socat exports the peer variables to the programs it starts; a SYSTEM child prints them.
 
-_WRAPPER = """
-import json, os, sys, threading, time
-out_dir = sys.argv.pop(1)
-def watch():
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if "SOCAT_SOCKPORT" in os.environ:
-            time.sleep(0.1)
-            env = {k: v for k, v in os.environ.items()
-                   if k.endswith(("_PEERADDR", "_PEERPORT", "_SOCKADDR", "_SOCKPORT"))}
-            with open(os.path.join(out_dir, "env.%d" % os.getpid()), "w") as fh:
-                json.dump(env, fh)
-            return
-        time.sleep(0.01)
-os.register_at_fork(after_in_child=lambda: threading.Thread(target=watch, daemon=True).start())
-sys.argv[0] = "pysocat"
-from pysocat.cli import main
-sys.exit(main())
-"""
+_PRINT_ENV = "SYSTEM:env"
 
 
-def _start_wrapped(out_dir: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-c", _WRAPPER, str(out_dir), *args], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-
-
-def _child_env(out_dir: Path, p: subprocess.Popen[bytes], extra: list[str]) -> tuple[dict[str, str], int]:
-    port = int(extra[0])
-    wait_tcp(port)
-    with socket.socket() as c:
-        c.settimeout(10)
-        c.bind(("127.0.0.3", 0))
-        c.connect(("127.0.0.1", port))
-        cport = c.getsockname()[1]
-        deadline = time.monotonic() + 10
-        files: list[Path] = []
-        while not files and time.monotonic() < deadline:
-            files = list(out_dir.glob("env.*"))
-            time.sleep(0.02)
-        assert files, "no forked child reported its environment"
-        time.sleep(0.05)
-        env = json.loads(files[0].read_text())
-        c.sendall(b"x")
-        assert c.recv(10) == b"x"
-    return env, cport
-
-
-def test_children_see_socat_peer_and_sock_vars(tmp_path: Path, echo: Backend,
-                                               procs: list[subprocess.Popen[bytes]]) -> None:
+def _child_env(*args: str) -> tuple[dict[str, str], int, int]:
+    """Run a forking listener whose second address prints its environment; connect from 127.0.0.3."""
     port = free_port()
-    p = _start_wrapped(tmp_path, f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{echo.port}")
-    procs.append(p)
-    env, cport = _child_env(tmp_path, p, [str(port)])
+    p = start(*[a.replace("PORT", str(port)) for a in args])
+    try:
+        wait_tcp(port)
+        with socket.socket() as c:
+            c.settimeout(10)
+            c.bind(("127.0.0.3", 0))
+            c.connect(("127.0.0.1", port))
+            cport = c.getsockname()[1]
+            data = b""
+            while chunk := c.recv(65536):
+                data += chunk
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    env = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+    return env, cport, port
+
+
+def test_children_see_socat_peer_and_sock_vars() -> None:
+    env, cport, port = _child_env("TCP-LISTEN:PORT,reuseaddr,fork", _PRINT_ENV)
     assert env.get("SOCAT_PEERADDR") == "127.0.0.3", env
     assert env.get("SOCAT_PEERPORT") == str(cport), env
     assert env.get("SOCAT_SOCKADDR") == "127.0.0.1", env
     assert env.get("SOCAT_SOCKPORT") == str(port), env
-    # the listener itself does not carry a peer's variables
-    p.terminate()
-    p.wait(timeout=10)
+    assert int(env.get("SOCAT_PPID", "0")) not in (0, os.getpid()), env
 
 
-def test_lp_prefix_sets_foo_vars_too(tmp_path: Path, echo: Backend, procs: list[subprocess.Popen[bytes]]) -> None:
-    port = free_port()
-    p = _start_wrapped(tmp_path, "-lpfoo", f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{echo.port}")
-    procs.append(p)
-    env, cport = _child_env(tmp_path, p, [str(port)])
+def test_lp_prefix_sets_foo_vars_too() -> None:
+    env, cport, port = _child_env("-lpfoo", "TCP-LISTEN:PORT,reuseaddr,fork", _PRINT_ENV)
     assert env.get("FOO_PEERADDR") == "127.0.0.3", env
     assert env.get("FOO_PEERPORT") == str(cport), env
     assert env.get("FOO_SOCKPORT") == str(port), env
     assert env.get("SOCAT_PEERADDR") == "127.0.0.3", env
-    p.terminate()
-    p.wait(timeout=10)
 
 
-def test_children_pid_differs_and_listener_keeps_env_clean(tmp_path: Path, echo: Backend,
-                                                          procs: list[subprocess.Popen[bytes]]) -> None:
-    """Control for the wrapper: the listener process never sets the variables for itself."""
+def test_second_peer_gets_its_own_variables() -> None:
+    """Each forked child exports its own peer: two connections, two different peer ports."""
     port = free_port()
-    p = _start_wrapped(tmp_path, f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{echo.port}")
-    procs.append(p)
-    _child_env(tmp_path, p, [str(port)])
-    files = list(tmp_path.glob("env.*"))
-    assert len(files) == 1
-    assert int(files[0].name.split(".")[1]) != p.pid
-    p.terminate()
-    p.wait(timeout=10)
+    p = start(f"TCP-LISTEN:{port},reuseaddr,fork", "SYSTEM:echo $SOCAT_PEERPORT")
+    try:
+        wait_tcp(port)
+        seen = []
+        for _ in range(2):
+            with socket.socket() as c:
+                c.settimeout(10)
+                c.connect(("127.0.0.1", port))
+                seen.append((c.getsockname()[1], c.makefile("rb").read().strip().decode()))
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    assert [str(cport) for cport, _ in seen] == [printed for _, printed in seen]

@@ -1,21 +1,33 @@
-"""The family list: importing a family module registers its address types."""
+"""The family list: importing a family module registers its address types.
 
-from . import (  # noqa: F401
-    echo,
-    exec,
-    files,
-    interface,  # noqa: F401,E402  (issue 4: packet sockets)
-    openssl,  # noqa: F401,E402  (issue 6: TLS)
-    proxy,  # noqa: F401,E402  (issue 6: HTTP CONNECT)
-    pty,  # noqa: F401,E402  (issue 5: terminals)
-    rawip,  # noqa: F401,E402  (issue 4: raw IP)
-    readline,  # noqa: F401,E402  (issue 5: terminals)
-    socket_generic,  # noqa: F401,E402  (issue 4: generic sockets)
-    socks,  # noqa: F401,E402  (issue 6: SOCKS)
-    stdio,
-    tcp,
-    tun,  # noqa: F401,E402  (issue 4: TUN/TAP)
-    udp,  # noqa: F401,E402  (issue 4: datagrams)
-    unix,
-    unix_dgram,  # noqa: F401,E402  (issue 4: UNIX datagrams)
+Families are imported on demand, most used first, until the wanted keyword is
+registered: a relay between TCP and STDIO never loads the datagram, terminal or
+TLS families (less start-up time and memory).  Listing every type loads them all.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+FAMILIES = (
+    "stdio", "tcp", "files", "unix", "exec", "echo", "udp", "unix_dgram", "pty", "readline",
+    "openssl", "proxy", "socks", "socket_generic", "rawip", "interface", "tun",
 )
+
+_loaded = 0
+
+
+def load_next() -> bool:
+    """Import the next family not loaded yet; False when all are."""
+    global _loaded
+    if _loaded >= len(FAMILIES):
+        return False
+    import_module(f"{__name__}.{FAMILIES[_loaded]}")
+    _loaded += 1
+    return True
+
+
+def load_all() -> None:
+    """Import every family (for -h, the docs check and unknown keywords)."""
+    while load_next():
+        pass

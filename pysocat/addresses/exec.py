@@ -20,7 +20,7 @@ import termios
 import time
 from collections.abc import Callable
 
-from .. import __version__, log, privileges, termios_opts
+from .. import __version__, environment, log, privileges, termios_opts
 from ..endpoint import Conversions, Endpoint, Shut
 from ..errors import SocatError
 from ..options import OptionSet, Phase
@@ -184,7 +184,7 @@ def _report(fd: int, code: int, message: str) -> None:
 
 
 def _child_env(ctx: OpenContext) -> dict[str, str]:
-    env = dict(os.environ)
+    env = environment.for_program()
     for prefix in {ctx.cfg.env_prefix, "SOCAT"}:
         env[f"{prefix}_PID"] = str(os.getpid())
         env[f"{prefix}_PPID"] = str(os.getppid())

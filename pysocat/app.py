@@ -6,9 +6,10 @@ import os
 import signal
 import time
 
-from . import (
+from . import (  # noqa: F401  (privileges, zerocopy: loaded before any fork, not in each child)
     log,
-    zerocopy,  # noqa: F401  (loaded before any fork, not in each child)
+    privileges,
+    zerocopy,
 )
 from .config import Config
 from .endpoint import Endpoint, dual

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -97,6 +98,24 @@ def test_output_drained_and_eof_propagates() -> None:
     # EOF towards the child: cat ends, its last output still arrives
     r = run("-", "SYSTEM:cat; echo done", input=b"abc\n")
     assert r.stdout == b"abc\ndone\n"
+
+
+def test_eof_towards_a_pty_child_sends_it_nothing(tmp_path: Path) -> None:
+    """Like socat, EOF from the other side puts no EOF character into a pty (socat test 326).
+
+    A program that switches its terminal to raw mode and then writes must still get
+    its output through within -t; an injected ^D would be read as input instead.
+    """
+    from conftest import PYSOCAT
+
+    data = tmp_path / "data"
+    data.write_bytes(b"\rA" + b"A" * 512)
+    inner = " ".join([*PYSOCAT, "-t", "0.15", "READLINE", str(data)])
+    r = run("-", f"SYSTEM:{inner}; echo rc=$? >&2,pty", stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    assert b"rc=0" in r.stderr, r.stderr
+    assert b"A" * 512 in r.stdout.replace(b"\r", b""), r.stdout[-200:]
+    assert b" E " not in r.stderr, r.stderr
 
 
 def test_child_exit_is_logged() -> None:

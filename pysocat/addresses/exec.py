@@ -16,7 +16,6 @@ import fcntl
 import os
 import signal
 import socket
-import termios
 import time
 from collections.abc import Callable
 
@@ -35,19 +34,6 @@ class ChildEndpoint(Endpoint):
     pid: int | None = None
     pty: bool = False
     forwarded: dict[int, object] | None = None  # signal -> previous handler
-
-    def shutdown_write(self) -> None:
-        """On a pty, EOF is the terminal's EOF character (when it is in canonical mode)."""
-        if not self.pty or self.write_shut or self.wfd is None or self.conv.shut is not Shut.AUTO:
-            super().shutdown_write()
-            return
-        self.write_shut = True
-        try:
-            attrs = termios.tcgetattr(self.wfd)
-            if attrs[3] & termios.ICANON:
-                os.write(self.wfd, attrs[6][termios.VEOF])
-        except (OSError, termios.error):
-            pass
 
     def close(self) -> None:
         if self.pty:

@@ -184,17 +184,29 @@ def test_setuid_plus_setgid_work_together() -> None:
     assert r.stdout.split() == [b"65534", b"65534", b"65534"]
 
 
+def _copy_with_libraries(binary: str, root: Path) -> None:
+    """Copy a dynamic binary and the shared libraries ldd names into a chroot tree."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=10).stdout
+    paths = [binary] + re.findall(r"(/\S+) \(0x", out)
+    for path in paths:
+        src = Path(path).resolve()
+        dst = root / path.lstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists():
+            dst.write_bytes(src.read_bytes())
+            os.chmod(dst, 0o755)
+
+
 @ROOT_ONLY
 def test_chroot_after_resolving_user(tmp_path: Path) -> None:
-    (tmp_path / "bin").mkdir()
-    busybox = Path("/bin/busybox")
-    if not busybox.exists():
-        pytest.skip("no static busybox for the chroot")
-    os.link(busybox, tmp_path / "bin" / "sh") if busybox.stat().st_dev == tmp_path.stat().st_dev else \
-        (tmp_path / "bin" / "sh").write_bytes(busybox.read_bytes())
-    os.chmod(tmp_path / "bin" / "sh", 0o755)
-    r = run("-u", f"EXEC:/bin/sh -c 'echo in; pwd',chroot={tmp_path},su=nobody", "-")
-    assert r.stdout == b"in\n/\n", r.stderr
+    """su=nobody is resolved before chroot (no /etc/passwd inside), then both apply to the child."""
+    root = tmp_path / "jail"
+    root.mkdir(mode=0o755)
+    for binary in ("/bin/sh", "/usr/bin/id"):
+        _copy_with_libraries(binary, root)
+    r = run("-u", f"SYSTEM:echo in; pwd; id -u; id -g; ls /etc 2>/dev/null || echo no-ls,chroot={root},su=nobody", "-")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"in\n/\n65534\n65534\nno-ls\n", (r.stdout, r.stderr)  # only the jail's files exist
 
 
 def test_tcp_shell_with_pty_under_pexpect(procs: list) -> None:  # type: ignore[type-arg]

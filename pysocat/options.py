@@ -924,7 +924,7 @@ _opt("proxy-authorization-file", S, "HTTP", Phase.LATE, "proxyauthfile",
 _opt("proxy-resolve", B, "HTTP,SOCKS5", Phase.LATE, "resolve", "resolv",
      help="resolve the target host here and send the proxy its address")
 _opt("ignorecr", B, "HTTP", Phase.LATE, help="accept proxy reply lines ending in LF only")
-_opt("socksport", S, "SOCKS4", Phase.LATE, help="port of the SOCKS server (default 1080)")
+_opt("socksport", S, "SOCKS4,SOCKS5", Phase.LATE, help="port of the SOCKS server (default 1080)")
 _opt("socksuser", S, "SOCKS4,SOCKS5", Phase.LATE, "socks5-username",
      help="SOCKS4 user id (default $LOGNAME or $USER); SOCKS5 user name for password authentication")
 _opt("sockspass", S, "SOCKS5", Phase.LATE, "socks5-password", "sockspassword",

@@ -51,9 +51,12 @@ class AddressType(NamedTuple):
     help: str = ""
     directions: Dir = Dir.BOTH
     checks: tuple[Callable[[str], object] | None, ...] = ()
+    syntax: str = ""  # the head syntax when an optional parameter is not the last one
 
     def usage(self) -> str:
         """socat's head syntax, e.g. ``tcp-connect:<host>:<port>``."""
+        if self.syntax:
+            return self.name.lower() + self.syntax
         req = self.params[: len(self.params) - self.optional]
         opt = self.params[len(self.params) - self.optional :]
         text = self.name.lower() + "".join(f":<{p}>" for p in req)
@@ -77,6 +80,7 @@ def register(
     help: str = "",
     directions: Dir = Dir.BOTH,
     checks: tuple[Callable[[str], object] | None, ...] = (),
+    syntax: str = "",
 ) -> AddressType:
     """Add a keyword (and aliases); refuses duplicates loudly."""
     row = AddressType(
@@ -90,6 +94,7 @@ def register(
         help,
         directions,
         checks,
+        syntax,
     )
     for key in (row.name, *row.aliases):
         if key in _TYPES:

@@ -201,6 +201,21 @@ def test_socks5_connect_by_name() -> None:
     assert srv.got[1] == b"\5\1\0\3" + bytes([11]) + b"far.example" + struct.pack("!H", 443)
 
 
+def test_socks5_three_parameter_form_uses_socksport() -> None:
+    """socat 1.8: SOCKS5-CONNECT:<socks-server>[:<socks-port>]:<host>:<port>; the port comes from socksport."""
+    srv = socks5_server()
+    res = run("-", f"SOCKS5-CONNECT:127.0.0.1:far.example:443,socksport={srv.port}", input=b"three\n")
+    srv.join()
+    assert (res.returncode, res.stdout) == (0, b"three\n"), res.stderr
+    assert srv.got[1] == b"\5\1\0\3" + bytes([11]) + b"far.example" + struct.pack("!H", 443)
+
+
+def test_socks5_bad_socks_port_is_one_error_line() -> None:
+    res = run("-", "SOCKS5-CONNECT:127.0.0.1:99999:h:1")
+    assert res.returncode == 1
+    assert res.stderr.count(b" E ") == 1 and b"99999" in res.stderr, res.stderr
+
+
 def test_socks5_connect_ipv6_literal() -> None:
     srv = socks5_server(reply=b"\5\0\0\4" + bytes(16) + b"\0\1")
     res = run("-", f"SOCKS5:127.0.0.1:{srv.port}:[::1]:22", input=b"v6\n")

@@ -174,7 +174,11 @@ def _socks5(command: int) -> Opener:
     tcp_open = tcp_connector(socket.AF_UNSPEC)
 
     def open_socks5(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
-        server, socksport, host, port = params[0], params[1], params[2], parse_port(params[3])
+        if len(params) == 3:  # socat 1.8: <socks-server>[:<socks-port>]:<host>:<port>
+            server, host, port = params[0], params[1], parse_port(params[2])
+            socksport = str(parse_port(opts.get("socksport") or DEFAULT_SOCKSPORT))
+        else:
+            server, socksport, host, port = params[0], str(parse_port(params[1])), params[2], parse_port(params[3])
         user, password = opts.get("socksuser"), opts.get("sockspass")
         if (user is None) != (password is None):
             raise SpecError('socks5: options "socksuser" and "sockspass" go together')
@@ -214,8 +218,10 @@ register("SOCKS4", ("socks-server", "host", "port"), _G4, _socks4(False), "SOCKS
 register("SOCKS4A", ("socks-server", "host", "port"), _G4, _socks4(True), checks=(None, None, parse_port),
          features=("SOCKS4A",), help="TCP connection through a SOCKS4A server (it resolves the host)")
 register("SOCKS5-CONNECT", ("socks-server", "socks-port", "host", "port"), _G5, _socks5(1), "SOCKS5",
-         checks=(None, parse_port, None, parse_port), features=("SOCKS5",),
+         optional=1, syntax=":<socks-server>[:<socks-port>]:<host>:<port>", checks=(None, None, None, parse_port),
+         features=("SOCKS5",),
          help="TCP connection through a SOCKS5 server (RFC 1928; optional user/password)")
 register("SOCKS5-LISTEN", ("socks-server", "socks-port", "listen-host", "listen-port"), _G5.replace("CHILD,", ""),
-         _socks5(2), checks=(None, parse_port, None, parse_port),
+         _socks5(2), optional=1, syntax=":<socks-server>[:<socks-port>]:<listen-host>:<listen-port>",
+         checks=(None, None, None, parse_port),
          help="accept one connection at a SOCKS5 server (BIND)")

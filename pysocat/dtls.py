@@ -51,6 +51,7 @@ from .tls import (
     load_dh_params,
     name_matches,
     set_peer_env,
+    version_bounds,
 )
 
 DTLS1_VERSION = 0xFEFF
@@ -93,22 +94,9 @@ def parse_version(option: str, text: str) -> int:
     return _VERSIONS[key]
 
 
-def _bounds(opts: OptionSet) -> tuple[int | None, int | None]:
-    low = high = None
-    method = opts.get("openssl-method")
-    if method is not None:
-        key = method.strip().upper()
-        if not key.startswith("DTLS"):
-            raise SpecError(f'option "method={method}": not a DTLS method (DTLS, DTLS1, DTLS1.2)')
-        if key != "DTLS":
-            low = high = parse_version("method", method)
-    text = opts.get("openssl-min-proto-version")
-    if text is not None:
-        low = parse_version("min-proto-version", text)
-    text = opts.get("openssl-max-proto-version")
-    if text is not None:
-        high = parse_version("max-proto-version", text)
-    return low, high
+def _check_dtls_method(key: str, method: str) -> None:
+    if not key.startswith("DTLS"):
+        raise SpecError(f'option "method={method}": not a DTLS method (DTLS, DTLS1, DTLS1.2)')
 
 
 def _older(a: int, b: int) -> bool:
@@ -154,7 +142,7 @@ def make_context(opts: OptionSet, server: bool) -> tuple[SSL.Context, bool, Veri
     ctx = SSL.Context(SSL.DTLS_SERVER_METHOD if server else SSL.DTLS_CLIENT_METHOD)
     ctx.set_options(SSL.OP_NO_QUERY_MTU | SSL.OP_NO_COMPRESSION | SSL.OP_NO_TICKET)
     verify = bool(opts.get("openssl-verify", True))
-    low, high = _bounds(opts)
+    low, high = version_bounds(opts, parse_version, "DTLS", _check_dtls_method)
     weak = False
     try:
         if low is None:

@@ -228,6 +228,29 @@ def with_retry(opts: OptionSet, what: Callable[[], Any], consume: bool = False) 
             time.sleep(interval)
 
 
+def connected(opts: OptionSet, make: Callable[[], tuple[socket.socket, Any]],
+              bind: Callable[[socket.socket], None]) -> socket.socket:
+    """A socket from ``make`` (socket, peer address), bound by ``bind`` and connected.
+
+    Each attempt closes its socket when it fails; ``retry``/``forever`` repeat it;
+    the PASTCONNECT options apply to the connected socket.
+    """
+
+    def attempt() -> socket.socket:
+        sock, peer = make()
+        try:
+            bind(sock)
+            connect_socket(sock, peer, opts.get("connect-timeout"))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    sock: socket.socket = with_retry(opts, attempt)
+    opts.apply(Phase.PASTCONNECT, sock.fileno())
+    return sock
+
+
 def stream_endpoint(sock: socket.socket, opts: OptionSet, name: str, datagram: bool = False) -> Endpoint:
     """Wrap a connected socket as a non-blocking endpoint."""
     sock.setblocking(False)

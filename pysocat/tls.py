@@ -12,6 +12,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Callable
+from typing import TypeVar
 
 from . import environment, log
 from .addresses.tcp import tcp_connector, tcp_listener
@@ -47,24 +48,38 @@ def parse_version(option: str, text: str) -> ssl.TLSVersion:
     return _VERSIONS[key]
 
 
-def _bounds(opts: OptionSet) -> tuple[ssl.TLSVersion | None, ssl.TLSVersion | None]:
-    low = high = None
+V = TypeVar("V")
+
+
+def version_bounds(opts: OptionSet, parse: Callable[[str, str], V], generic: str,
+                   check_method: Callable[[str, str], None]) -> tuple[V | None, V | None]:
+    """Lowest and highest protocol version from method= then min-/max-proto-version.
+
+    ``method`` names one version (both bounds) unless it is the family's ``generic``
+    name; ``check_method(KEY, text)`` refuses the methods the family cannot do.
+    """
+    low: V | None = None
+    high: V | None = None
     method = opts.get("openssl-method")
     if method is not None:
         key = method.strip().upper()
-        if key.startswith("DTLS"):  # with pyOpenSSL installed the address was opened as DTLS instead
-            raise SpecError(f'option "method={method}": DTLS needs pyOpenSSL (the "dtls" extra)')
-        if key in ("SSL2", "SSL3", "SSL23", "SSLV2", "SSLV3", "SSLV23"):
-            raise SpecError(f'option "method={method}": method not supported (obsolete or not TLS)')
-        if key != "TLS":
-            low = high = parse_version("method", method)
+        check_method(key, method)
+        if key != generic:
+            low = high = parse("method", method)
     text = opts.get("openssl-min-proto-version")
     if text is not None:
-        low = parse_version("min-proto-version", text)
+        low = parse("min-proto-version", text)
     text = opts.get("openssl-max-proto-version")
     if text is not None:
-        high = parse_version("max-proto-version", text)
+        high = parse("max-proto-version", text)
     return low, high
+
+
+def _check_tls_method(key: str, method: str) -> None:
+    if key.startswith("DTLS"):  # with pyOpenSSL installed the address was opened as DTLS instead
+        raise SpecError(f'option "method={method}": DTLS needs pyOpenSSL (the "dtls" extra)')
+    if key in ("SSL2", "SSL3", "SSL23", "SSLV2", "SSLV3", "SSLV23"):
+        raise SpecError(f'option "method={method}": method not supported (obsolete or not TLS)')
 
 
 def _file_error(call: str, path: str, exc: BaseException) -> SocatError:
@@ -120,7 +135,7 @@ def make_context(opts: OptionSet, server: bool) -> tuple[ssl.SSLContext, bool]:
     if server:
         ctx.num_tickets = 0  # no resumption; unread tickets would make a client's close a reset
     verify = opts.get("openssl-verify", True)
-    low, high = _bounds(opts)
+    low, high = version_bounds(opts, parse_version, "TLS", _check_tls_method)
     weak = False
     try:
         if low is not None:

@@ -20,7 +20,7 @@ from ..errors import SocatError, SpecError
 from ..listen import ChildTracker, accept_peer, peer_filter
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
-from ..sockets import bind_socket, connect_socket, new_socket, sockaddr_text, stream_endpoint, with_retry
+from ..sockets import bind_socket, connected, new_socket, sockaddr_text, stream_endpoint, with_retry
 
 
 def parse_int(text: str, what: str = "number") -> int:
@@ -92,18 +92,8 @@ def _connect(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endp
     domain, proto = parse_int(params[0], "domain"), parse_int(params[1], "protocol")
     addr = to_sockaddr(domain, dalan(params[2]))
 
-    def attempt() -> socket.socket:
-        sock = _socket(domain, socket.SOCK_STREAM, proto, opts)
-        try:
-            _bind(sock, domain, opts)
-            connect_socket(sock, addr, opts.get("connect-timeout"))
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    sock = with_retry(opts, attempt)
-    opts.apply(Phase.PASTCONNECT, sock.fileno())
+    sock = connected(opts, lambda: (_socket(domain, socket.SOCK_STREAM, proto, opts), addr),
+                     lambda sock: _bind(sock, domain, opts))
     return stream_endpoint(sock, opts, ctx.spec.text, datagram=sock.type != socket.SOCK_STREAM)
 
 

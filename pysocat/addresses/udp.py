@@ -40,7 +40,7 @@ from ..registry import Dir, OpenContext, Opener, register
 from ..sockets import (
     bind_address,
     bind_socket,
-    connect_socket,
+    connected,
     new_socket,
     parse_port,
     pick_family,
@@ -162,19 +162,11 @@ def _connector(kind: IpKind, base: int) -> Opener:
         num = kind.number(params[1])
         family = pick_family(base, opts, ctx)
 
-        def attempt() -> socket.socket:
+        def make() -> tuple[socket.socket, Any]:
             fam, sa = _target(params[0], num, family, kind)
-            sock = _socket(kind, fam, opts, kind.proto if kind.proto is not None else num)
-            try:
-                _bind_local(sock, kind, opts)
-                connect_socket(sock, sa, opts.get("connect-timeout"))
-            except BaseException:
-                sock.close()
-                raise
-            return sock
+            return _socket(kind, fam, opts, kind.proto if kind.proto is not None else num), sa
 
-        sock = with_retry(opts, attempt)
-        opts.apply(Phase.PASTCONNECT, sock.fileno())
+        sock = connected(opts, make, lambda sock: _bind_local(sock, kind, opts))
         log.notice(f"successfully connected from local address {sockaddr_text(sock.family, sock.getsockname())}")
         return make_endpoint(ctx, sock, opts)
 

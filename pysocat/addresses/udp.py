@@ -34,7 +34,7 @@ from ..dgram import (
 )
 from ..endpoint import Endpoint
 from ..errors import SocatError, SpecError
-from ..listen import ChildTracker, peer_filter
+from ..listen import ChildTracker, PeerCheck, peer_filter
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
 from ..sockets import (
@@ -198,6 +198,13 @@ def _sender(kind: IpKind, base: int, datagram: bool) -> Opener:
 # --- receivers -------------------------------------------------------------------------
 
 
+def _serving(kind: IpKind, base: int, ctx: OpenContext, params: tuple[str, ...],
+             opts: OptionSet) -> tuple[int, int, bool, int | None, PeerCheck]:
+    """What RECVFROM and LISTEN start from: port or protocol, family, fork, max-children, peer check."""
+    family = _listen_family(base, opts, ctx)
+    return kind.number(params[0]), family, opts.get("fork", False), opts.get("max-children"), peer_filter(opts, family)
+
+
 def _receiver(kind: IpKind, base: int) -> Opener:
     """RECV: every datagram (in range) is read; nothing is written."""
 
@@ -217,11 +224,7 @@ def _recvfrom(kind: IpKind, base: int) -> Opener:
     """RECVFROM: one datagram, replies go to its sender; with fork a child per datagram."""
 
     def open_recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
-        num = kind.number(params[0])
-        family = _listen_family(base, opts, ctx)
-        fork = opts.get("fork", False)
-        max_children = opts.get("max-children")
-        check = peer_filter(opts, family)
+        num, family, fork, max_children, check = _serving(kind, base, ctx, params, opts)
         sock = with_retry(opts, lambda: _local(kind, family, opts, num))
         log.notice(f"receiving on {_describe(kind, sock, num)}")
         tracker = ChildTracker() if fork else None
@@ -244,11 +247,7 @@ def _listener(kind: IpKind, base: int) -> Opener:
     """LISTEN: lock to the first peer; with fork one child per peer address."""
 
     def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
-        num = kind.number(params[0])
-        family = _listen_family(base, opts, ctx)
-        fork = opts.get("fork", False)
-        max_children = opts.get("max-children")
-        check = peer_filter(opts, family)
+        num, family, fork, max_children, check = _serving(kind, base, ctx, params, opts)
         proto = kind.proto if kind.proto is not None else num
 
         def bound() -> socket.socket:

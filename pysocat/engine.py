@@ -232,6 +232,9 @@ class Engine:
                     timeout = max(0.0, min(deadlines) - now)
                 elif not wanted:
                     return 0
+                if timeout < 0 and not closing and self._steady(active, wanted):
+                    last = self._run_steady(poller, active, last)
+                    continue
                 ready = dict(poller.poll(timeout)) if wanted or timeout else {}
                 now = monotonic()
                 moved = False
@@ -250,6 +253,50 @@ class Engine:
                     last = now
         finally:
             poller.close()
+
+    @staticmethod
+    def _steady(active: list[Pump], wanted: dict[int, int]) -> bool:
+        """Every pump just waits to read its own pollable source (the common state)."""
+        if len(wanted) != len(active):
+            return False
+        for p in active:
+            if p.pending is not None or p.eof or p.poll_at is not None:
+                return False
+            fd, ev, pollable = p.wants()
+            if fd is None or ev != READ or not pollable or wanted.get(fd) != READ:
+                return False
+        return True
+
+    def _run_steady(self, poller: select.epoll, active: list[Pump], last: float) -> float:
+        """The steady state without the general loop's bookkeeping: wait, read, repeat.
+
+        Returns (with the time of the last move) as soon as any pump leaves the
+        state (bytes held back, EOF, a poll interval) for the general loop; the
+        ``-T`` bound is honoured here too.
+        """
+        steady = {p: p.wants() for p in active}
+        by_fd = {want[0]: p for p, want in steady.items()}
+        poll = poller.poll
+        monotonic = time.monotonic
+        total = self.cfg.total_timeout
+        while True:
+            if total is None:
+                events = poll()
+            else:
+                left = last + total - monotonic()
+                if left <= 0:
+                    return last
+                events = poll(left)
+            if not events:
+                return last
+            now = monotonic()
+            for fd, _ev in events:
+                p = by_fd[fd]
+                if p.step_read(now):
+                    last = now
+            for p, want in steady.items():
+                if p.done or p.poll_at is not None or p.wants() != want:
+                    return last
 
     def _sync(self, poller: select.epoll, registered: dict[int, int], wanted: dict[int, int]) -> bool:
         """Bring the epoll set in line with ``wanted``; False if an fd proved unpollable."""

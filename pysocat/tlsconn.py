@@ -19,6 +19,7 @@ itself may not be readable.
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import ssl
@@ -32,6 +33,9 @@ RECV_CHUNK = 65536
 PLAIN_CHUNK = 16384  # one TLS record's worth of plaintext per write
 
 
+_PLAIN = {"PEM lib": "not a PEM certificate or key"}
+
+
 def describe(exc: BaseException) -> str:
     """A one-line reason for a TLS failure, naming what went wrong."""
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -41,7 +45,9 @@ def describe(exc: BaseException) -> str:
         reason = getattr(exc, "reason", None)
         if reason:
             return str(reason).lower().replace("_", " ")
-        return str(exc.args[1] if len(exc.args) > 1 else exc)
+        text = str(exc.args[1] if len(exc.args) > 1 else exc)
+        text = re.sub(r"^\[\w+\]\s*|\s*\(_ssl\.c:\d+\)$", "", text)  # Python's "[SSL] ... (_ssl.c:N)" wrapping
+        return _PLAIN.get(text, text)
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__

@@ -248,3 +248,15 @@ def test_peer_certificate_in_environment(pki: Path, procs: list) -> None:
     res = run("-", f"OPENSSL:localhost:{port},cafile={pki}/ca.crt,cert={pki}/cli.pem", input=b"")
     assert res.returncode == 0, res.stderr
     assert res.stdout == b"client\nCN = pysocat test CA\n"
+
+
+def test_a_file_that_is_not_pem_is_named_plainly(tmp_path: Path) -> None:
+    """One E line naming the file and the problem, without Python's "[SSL] ... (_ssl.c:N)" wrapping."""
+    bogus = tmp_path / "not-a-cert.pem"
+    bogus.write_text("hello\n")
+    res = run("OPENSSL-LISTEN:0,cert=" + str(bogus), "-", stdin=subprocess.DEVNULL)
+    assert res.returncode == 1
+    lines = [line for line in res.stderr.decode().splitlines() if " E " in line]
+    assert len(lines) == 1, res.stderr
+    assert str(bogus) in lines[0] and "not a PEM certificate or key" in lines[0], lines[0]
+    assert "_ssl.c" not in lines[0] and "[SSL]" not in lines[0]

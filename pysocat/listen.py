@@ -21,10 +21,8 @@ from .options import OptionSet, Phase
 from .registry import OpenContext
 from .sockets import family_of, sockaddr_text
 
-_signal: Any = sys.modules["_signal"]  # the C module under signal (no stub)
-
-
-SIG_DFL: Any = _signal.SIG_DFL  # a plain int (signal.SIG_DFL is an enum member, refused below)
+_signal: Any = sys.modules["_signal"]  # the C module under signal (typeshed has no stub for it)
+SIG_DFL: Any = _signal.SIG_DFL  # a plain int (signal.SIG_DFL is an enum member, which _signal refuses)
 
 
 def raw_signal(signum: int, handler: Any) -> Any:

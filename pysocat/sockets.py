@@ -251,6 +251,27 @@ def connected(opts: OptionSet, make: Callable[[], tuple[socket.socket, Any]],
     return sock
 
 
+def listening(opts: OptionSet, make: Callable[[], socket.socket], addr: Any, backlog: int) -> socket.socket:
+    """A socket from ``make``, bound to ``addr`` (PASTBIND options applied) and listening.
+
+    Each attempt closes its socket when it fails; ``retry``/``forever`` repeat it.
+    """
+
+    def attempt() -> socket.socket:
+        sock = make()
+        try:
+            bind_socket(sock, addr)
+            opts.apply(Phase.PASTBIND, sock.fileno())
+            sock.listen(backlog)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    sock: socket.socket = with_retry(opts, attempt)
+    return sock
+
+
 def stream_endpoint(sock: socket.socket, opts: OptionSet, name: str, datagram: bool = False) -> Endpoint:
     """Wrap a connected socket as a non-blocking endpoint."""
     sock.setblocking(False)

@@ -6,8 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,52 @@ def free_port(family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> i
     with socket.socket(family, kind) as s:
         s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class OneShot:
+    """A TCP server on loopback that hands its one connection to ``handler`` in a thread.
+
+    ``got`` and ``request`` are for the handler to record what it received.
+    """
+
+    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        self.lst = socket.socket()
+        self.lst.bind(("127.0.0.1", 0))
+        self.lst.listen(1)
+        self.port = self.lst.getsockname()[1]
+        self.handler = handler
+        self.got: list[bytes] = []
+        self.request = b""
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.lst.settimeout(20)
+        try:
+            conn, _ = self.lst.accept()
+        except OSError:
+            return
+        finally:
+            self.lst.close()
+        conn.settimeout(10)
+        with conn:
+            try:
+                self.handler(conn)
+            except OSError:
+                pass
+
+    def join(self) -> None:
+        self.thread.join(10)
+
+
+def echo(conn: socket.socket) -> None:
+    """Echo until EOF, then half-close (a OneShot handler)."""
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            conn.shutdown(socket.SHUT_WR)
+            return
+        conn.sendall(data)
 
 
 def run(*args: str, input: bytes | None = None, timeout: float = 20, **kw: object) -> subprocess.CompletedProcess[bytes]:
@@ -48,6 +95,19 @@ def wait_tcp(port: int, host: str = "127.0.0.1", timeout: float = 10) -> None:
             return
         time.sleep(0.02)
     raise TimeoutError(f"nothing listening on {host}:{port}")
+
+
+def wait_udp(port: int, timeout: float = 10) -> None:
+    """Poll /proc/net/udp* until something is bound to ``port`` (bounded)."""
+    deadline = time.monotonic() + timeout
+    hexport = f":{port:04X}"
+    while time.monotonic() < deadline:
+        for name in ("/proc/net/udp", "/proc/net/udp6"):
+            with open(name) as fh:
+                if any(line.split()[1].endswith(hexport) for line in list(fh)[1:]):
+                    return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing bound to UDP port {port}")
 
 
 def _listening_tcp(port: int, family: int) -> bool:

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -924,21 +925,28 @@ def test_connect_timeout() -> None:
     assert 0.8 <= took <= 5, took
 
 
-def test_retry_interval_waits_for_late_listener() -> None:
-    port = free_port()
+@contextmanager
+def _echo_server_after(delay: float, port: int) -> Iterator[None]:
+    """An echo server that starts listening on ``port`` only after ``delay`` seconds."""
     holder: dict[str, EchoServer] = {}
 
     def late() -> None:
-        time.sleep(0.8)
+        time.sleep(delay)
         holder["srv"] = EchoServer(port=port)
 
     t = threading.Thread(target=late)
     t.start()
     try:
-        r = run("-", f"TCP:127.0.0.1:{port},retry=10,interval=0.2", input=b"late\n", timeout=15)
+        yield
     finally:
         t.join()
         holder["srv"].close()
+
+
+def test_retry_interval_waits_for_late_listener() -> None:
+    port = free_port()
+    with _echo_server_after(0.8, port):
+        r = run("-", f"TCP:127.0.0.1:{port},retry=10,interval=0.2", input=b"late\n", timeout=15)
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"late\n"
 
@@ -954,19 +962,8 @@ def test_retry_gives_up() -> None:
 
 def test_forever_waits_for_late_listener() -> None:
     port = free_port()
-    holder: dict[str, EchoServer] = {}
-
-    def late() -> None:
-        time.sleep(1.0)
-        holder["srv"] = EchoServer(port=port)
-
-    t = threading.Thread(target=late)
-    t.start()
-    try:
+    with _echo_server_after(1.0, port):
         r = run("-", f"TCP:127.0.0.1:{port},forever,interval=0.1", input=b"forever\n", timeout=15)
-    finally:
-        t.join()
-        holder["srv"].close()
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"forever\n"
 

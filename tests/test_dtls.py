@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, finish, free_port, run, start
+from conftest import ROOT, finish, free_port, run, start, wait_udp
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("OpenSSL") is None,
@@ -48,19 +48,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _issue(d, "srv", "localhost", "DNS:localhost,IP:127.0.0.1")
     _issue(d, "cli", "client", None)
     return d
-
-
-def wait_udp(port: int, timeout: float = 10) -> None:
-    """Poll /proc/net/udp* until something is bound to ``port`` (bounded)."""
-    deadline = time.monotonic() + timeout
-    hexport = f":{port:04X}"
-    while time.monotonic() < deadline:
-        for name in ("/proc/net/udp", "/proc/net/udp6"):
-            with open(name) as fh:
-                if any(line.split()[1].endswith(hexport) for line in list(fh)[1:]):
-                    return
-        time.sleep(0.02)
-    raise TimeoutError(f"nothing bound to UDP port {port}")
 
 
 def _server(procs: list, port: int, *opts: str, second: str = "PIPE", debug: int = 2) -> subprocess.Popen[bytes]:

@@ -8,72 +8,32 @@ from __future__ import annotations
 
 import base64
 import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import run
+from conftest import OneShot, echo, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 
-class OneShot:
-    """A TCP server on loopback that hands its one connection to ``handler`` in a thread."""
-
-    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
-        self.lst = socket.socket()
-        self.lst.bind(("127.0.0.1", 0))
-        self.lst.listen(1)
-        self.port = self.lst.getsockname()[1]
-        self.handler = handler
-        self.request = b""
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        self.lst.settimeout(20)
-        try:
-            conn, _ = self.lst.accept()
-        except OSError:
-            return
-        finally:
-            self.lst.close()
-        conn.settimeout(10)
-        with conn:
-            try:
-                self.handler(conn)
-            except OSError:
-                pass
-
-    def read_request(self, conn: socket.socket) -> bytes:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        self.request = data
-        return data
-
-    def join(self) -> None:
-        self.thread.join(10)
-
-
-def echo(conn: socket.socket) -> None:
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            conn.shutdown(socket.SHUT_WR)
-            return
-        conn.sendall(data)
+def read_request(server: OneShot, conn: socket.socket) -> bytes:
+    """Read the proxy request up to its empty line; remember it as ``server.request``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    server.request = data
+    return data
 
 
 def proxy(reply: bytes, then: Callable[[socket.socket], None] | None = echo) -> OneShot:
     server: OneShot
 
     def handle(conn: socket.socket) -> None:
-        server.read_request(conn)
+        read_request(server, conn)
         conn.sendall(reply)
         if then is not None:
             then(conn)

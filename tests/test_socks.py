@@ -8,47 +8,14 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 from collections.abc import Callable
 
-from conftest import run, start
+from conftest import OneShot, echo, run, start
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 GRANTED4 = b"\0\x5a\0\0\0\0\0\0"
-
-
-class OneShot:
-    """A TCP server on loopback handing its one connection to ``handler`` in a thread."""
-
-    def __init__(self, handler: Callable[[socket.socket], None]) -> None:
-        self.lst = socket.socket()
-        self.lst.bind(("127.0.0.1", 0))
-        self.lst.listen(1)
-        self.port = self.lst.getsockname()[1]
-        self.handler = handler
-        self.got: list[bytes] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        self.lst.settimeout(20)
-        try:
-            conn, _ = self.lst.accept()
-        except OSError:
-            return
-        finally:
-            self.lst.close()
-        conn.settimeout(10)
-        with conn:
-            try:
-                self.handler(conn)
-            except OSError:
-                pass
-
-    def join(self) -> None:
-        self.thread.join(10)
 
 
 def recv_exact(conn: socket.socket, n: int) -> bytes:
@@ -69,15 +36,6 @@ def recv_until_nul(conn: socket.socket) -> bytes:
             raise OSError("short")
         data += chunk
     return data[:-1]
-
-
-def echo(conn: socket.socket) -> None:
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            conn.shutdown(socket.SHUT_WR)
-            return
-        conn.sendall(data)
 
 
 def socks4_server(reply: bytes = GRANTED4, then: Callable[[socket.socket], None] | None = echo) -> OneShot:

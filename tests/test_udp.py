@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import finish, free_port, run, start
+from conftest import finish, free_port, run, start, wait_udp
 
 LO = {socket.AF_INET: "127.0.0.1", socket.AF_INET6: "::1"}
 FAMILIES = [pytest.param(socket.AF_INET, id="ipv4"), pytest.param(socket.AF_INET6, id="ipv6")]
@@ -21,19 +21,6 @@ def bound_udp(family: int = socket.AF_INET, host: str | None = None) -> socket.s
     s.bind((host or LO[family], 0))
     s.settimeout(5)
     return s
-
-
-def wait_udp(port: int, timeout: float = 10) -> None:
-    """Poll /proc/net/udp* until something is bound to ``port`` (bounded)."""
-    deadline = time.monotonic() + timeout
-    hexport = f":{port:04X}"
-    while time.monotonic() < deadline:
-        for name in ("/proc/net/udp", "/proc/net/udp6"):
-            with open(name) as fh:
-                if any(line.split()[1].endswith(hexport) for line in list(fh)[1:]):
-                    return
-        time.sleep(0.02)
-    raise TimeoutError(f"nothing bound to UDP port {port}")
 
 
 def exchange(sock: socket.socket, data: bytes, addr: tuple[str, int], tries: int = 1) -> bytes:

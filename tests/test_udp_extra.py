@@ -7,8 +7,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import free_port, run, start
-from test_udp import bound_udp, wait_udp
+from conftest import free_port, run, start, wait_udp
+from test_udp import bound_udp
 
 from pysocat import registry
 from pysocat.version import FEATURES, has_udplite

@@ -20,7 +20,7 @@ from ..errors import SocatError, SpecError
 from ..listen import ChildTracker, accept_peer, peer_filter
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
-from ..sockets import bind_socket, connected, new_socket, sockaddr_text, stream_endpoint, with_retry
+from ..sockets import bind_socket, connected, listening, new_socket, sockaddr_text, stream_endpoint
 
 
 def parse_int(text: str, what: str = "number") -> int:
@@ -101,18 +101,8 @@ def _listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpo
     domain, proto = parse_int(params[0], "domain"), parse_int(params[1], "protocol")
     addr = to_sockaddr(domain, dalan(params[2]))
 
-    def attempt() -> socket.socket:
-        sock = _socket(domain, socket.SOCK_STREAM, proto, opts)
-        try:
-            bind_socket(sock, addr)
-            opts.apply(Phase.PASTBIND, sock.fileno())
-            sock.listen(opts.get("backlog", socket.SOMAXCONN))
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    sock = with_retry(opts, attempt)
+    sock = listening(opts, lambda: _socket(domain, socket.SOCK_STREAM, proto, opts), addr,
+                     opts.get("backlog", socket.SOMAXCONN))
     log.notice(f"listening on {sockaddr_text(domain, sock.getsockname())}")
     conn = accept_peer(ctx, sock, opts, peer_filter(opts, domain))
     return stream_endpoint(conn, opts, ctx.spec.text)

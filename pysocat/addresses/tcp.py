@@ -8,19 +8,18 @@ import socket
 from .. import log
 from ..endpoint import Endpoint
 from ..listen import accept_peer, peer_filter
-from ..options import OptionSet, Phase
+from ..options import OptionSet
 from ..registry import OpenContext, Opener, register
 from ..sockets import (
     bind_address,
-    bind_socket,
     connect_inet,
+    listening,
     new_socket,
     parse_port,
     pick_family,
     sockaddr_text,
     split_bind,
     stream_endpoint,
-    with_retry,
 )
 
 
@@ -45,19 +44,7 @@ def _listener(base: int) -> Opener:
         opts.has("sourceport")
         addr = bind_address(family, opts, socket.SOCK_STREAM, port)
         backlog = opts.get("backlog", socket.SOMAXCONN)
-
-        def attempt() -> socket.socket:
-            sock = new_socket(family, socket.SOCK_STREAM, opts)
-            try:
-                bind_socket(sock, addr)
-                opts.apply(Phase.PASTBIND, sock.fileno())
-                sock.listen(backlog)
-            except BaseException:
-                sock.close()
-                raise
-            return sock
-
-        sock = with_retry(opts, attempt)
+        sock = listening(opts, lambda: new_socket(family, socket.SOCK_STREAM, opts), addr, backlog)
         log.notice(f"listening on {sockaddr_text(family, sock.getsockname())}")
         conn = accept_peer(ctx, sock, opts, peer_filter(opts, family))
         return stream_endpoint(conn, opts, ctx.spec.text)

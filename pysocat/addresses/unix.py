@@ -17,6 +17,7 @@ from ..sockets import (
     apply_named,
     bind_socket,
     connect_socket,
+    listening,
     new_socket,
     remover,
     sockaddr_text,
@@ -108,17 +109,7 @@ def _listener(abstract: bool) -> Opener:
         named = take_named(opts)
         socktype = opts.get("so-type", socket.SOCK_STREAM)  # 5: SOCK_SEQPACKET
 
-        def attempt() -> socket.socket:
-            sock = new_socket(socket.AF_UNIX, socktype, opts)
-            try:
-                bind_socket(sock, addr)
-                sock.listen(backlog)
-            except BaseException:
-                sock.close()
-                raise
-            return sock
-
-        sock = with_retry(opts, attempt)
+        sock = listening(opts, lambda: new_socket(socket.AF_UNIX, socktype, opts), addr, backlog)
         cleanup = remover(path) if not abstract and opts.get("unlink-close", True) else None
         try:
             if not abstract:

@@ -55,6 +55,14 @@ class Pump:
             return None, 0, True
         return self.src.rfd, READ, self.src.r_pollable
 
+    def steady(self) -> bool:
+        """True while the pump only waits for its source to become readable.
+
+        Nothing held back, no EOF, no poll timer, and nothing already buffered
+        above the descriptor (a TLS session's complete records) that epoll cannot see.
+        """
+        return self.pending is None and not self.eof and self.poll_at is None and self.src.r_pollable
+
     def step_read(self, now: float) -> bool:
         """Read once and try to write it; True when bytes moved or state changed."""
         size = len(self.buf) if self.left is None else min(len(self.buf), self.left)
@@ -260,7 +268,7 @@ class Engine:
         if len(wanted) != len(active):
             return False
         for p in active:
-            if p.pending is not None or p.eof or p.poll_at is not None:
+            if not p.steady():
                 return False
             fd, ev, pollable = p.wants()
             if fd is None or ev != READ or not pollable or wanted.get(fd) != READ:
@@ -270,12 +278,12 @@ class Engine:
     def _run_steady(self, poller: select.epoll, active: list[Pump], last: float) -> float:
         """The steady state without the general loop's bookkeeping: wait, read, repeat.
 
-        Returns (with the time of the last move) as soon as any pump leaves the
+        Returns (with the time of the last move) as soon as a pump leaves the
         state (bytes held back, EOF, a poll interval) for the general loop; the
-        ``-T`` bound is honoured here too.
+        ``-T`` bound is honoured here too.  Only a pump that stepped can have
+        left it, so only that one is checked.
         """
-        steady = {p: p.wants() for p in active}
-        by_fd = {want[0]: p for p, want in steady.items()}
+        by_fd = {p.wants()[0]: p for p in active}
         poll = poller.poll
         monotonic = time.monotonic
         total = self.cfg.total_timeout
@@ -294,8 +302,7 @@ class Engine:
                 p = by_fd[fd]
                 if p.step_read(now):
                     last = now
-            for p, want in steady.items():
-                if p.done or p.poll_at is not None or p.wants() != want:
+                if not p.steady():
                     return last
 
     def _sync(self, poller: select.epoll, registered: dict[int, int], wanted: dict[int, int]) -> bool:

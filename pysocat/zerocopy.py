@@ -23,6 +23,7 @@ from .engine import READ, WRITE, Pump, _io_error
 CHUNK = 1 << 20  # bytes the private pipe holds on a bulk stream (F_SETPIPE_SZ; may be capped by the kernel)
 START = 1 << 16  # a new pipe's default size: short connections never pay for a big one
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+SPLICE_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK if hasattr(os, "splice") else 0
 _FALLBACK = {errno.EINVAL, errno.ENOSYS, errno.EBADF, errno.ESPIPE, errno.EOPNOTSUPP, errno.EXDEV}
 
 
@@ -47,12 +48,17 @@ class SplicePump(Pump):
             return None, 0, True
         return self.src.rfd, READ, self.src.r_pollable
 
+    def steady(self) -> bool:
+        if self.userspace:
+            return super().steady()
+        return not self.inpipe and not self.eof and self.poll_at is None and self.src.r_pollable
+
     def step_read(self, now: float) -> bool:
         if self.userspace:
             return super().step_read(now)
         assert self.src.rfd is not None
         try:
-            n = os.splice(self.src.rfd, self.pw, self.capacity - self.inpipe, flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+            n = os.splice(self.src.rfd, self.pw, self.capacity - self.inpipe, None, None, SPLICE_FLAGS)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError as exc:
@@ -78,7 +84,7 @@ class SplicePump(Pump):
             return False
         assert self.dst.wfd is not None
         try:
-            n = os.splice(self.pr, self.dst.wfd, self.inpipe, flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+            n = os.splice(self.pr, self.dst.wfd, self.inpipe, None, None, SPLICE_FLAGS)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError as exc:
@@ -176,6 +182,11 @@ class DirectSplicePump(Pump):
             return self.dst.wfd, WRITE, self.dst.w_pollable
         return self.src.rfd, READ, self.src.r_pollable
 
+    def steady(self) -> bool:
+        if self.userspace:
+            return super().steady()
+        return not self.await_dst and not self.eof and self.poll_at is None and self.src.r_pollable
+
     def step_read(self, now: float) -> bool:
         if self.userspace:
             return super().step_read(now)
@@ -189,7 +200,7 @@ class DirectSplicePump(Pump):
     def _move(self, now: float) -> bool:
         assert self.src.rfd is not None and self.dst.wfd is not None
         try:
-            n = os.splice(self.src.rfd, self.dst.wfd, CHUNK, flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+            n = os.splice(self.src.rfd, self.dst.wfd, CHUNK, None, None, SPLICE_FLAGS)
         except (BlockingIOError, InterruptedError):
             self.await_dst = not self.await_dst
             return False

@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -260,3 +261,57 @@ def test_a_file_that_is_not_pem_is_named_plainly(tmp_path: Path) -> None:
     assert len(lines) == 1, res.stderr
     assert str(bogus) in lines[0] and "not a PEM certificate or key" in lines[0], lines[0]
     assert "_ssl.c" not in lines[0] and "[SSL]" not in lines[0]
+
+
+def _tls_records(tls: ssl.SSLObject, incoming: ssl.MemoryBIO, sock: socket.socket) -> bytes:
+    """Read plaintext until the peer's close_notify (or FIN); what arrived."""
+    got = b""
+    while True:
+        try:
+            chunk = tls.read(65536)
+        except ssl.SSLWantReadError:
+            data = sock.recv(65536)  # bounded by the socket timeout
+            if not data:
+                return got
+            incoming.write(data)
+            continue
+        except ssl.SSLZeroReturnError:
+            return got
+        got += chunk
+
+
+def test_close_notify_right_behind_data_ends_the_session(pki: Path, procs: list) -> None:
+    """Data and close_notify in one segment: the second record waits above the socket,
+    where epoll cannot see it; the relay must still read it, echo, and close."""
+    port = free_port()
+    server = _server(procs, port, f"cert={pki}/srv.pem", "verify=0")
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+                data = sock.recv(65536)
+                assert data, "server closed during the handshake"
+                incoming.write(data)
+        tls.write(b"ping\n")
+        sock.sendall(outgoing.read())  # Finished and a first record
+        got = b""
+        while got != b"ping\n":  # echoed: the relay now waits in its transfer loop
+            try:
+                got += tls.read(65536)
+            except ssl.SSLWantReadError:
+                incoming.write(sock.recv(65536))
+        tls.write(b"last\n")
+        try:
+            tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        sock.sendall(outgoing.read())  # a data record and close_notify in one segment
+        assert _tls_records(tls, incoming, sock) == b"last\n"
+    code, _out, err = finish(server)
+    assert code == 0, err

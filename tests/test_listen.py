@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -318,6 +319,36 @@ def test_fork_max_children_bound(procs: list[subprocess.Popen[bytes]]) -> None:
         assert left == []
     finally:
         slow.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_group_signal_ends_listener_and_idle_workers_quietly(
+    sig: signal.Signals, echo: Backend, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """Ctrl-C (or a signal to the whole group): only the listener says it is exiting;
+    workers waiting for a peer end without a line and nothing is left behind."""
+    port = free_port()
+    p = start("-d", f"TCP-LISTEN:{port},reuseaddr,fork", f"TCP:127.0.0.1:{echo.port}", start_new_session=True)
+    procs.append(p)
+    wait_tcp(port)
+    assert baseline_children(p.pid) >= 1, "no worker waiting for a peer"
+    os.killpg(p.pid, sig)
+    code, _out, err = finish(p, timeout=10)
+    assert code == 128 + sig, err
+    lines = err.decode().splitlines()
+    assert [line for line in lines if "exiting on signal" in line] == [
+        line for line in lines if f"pysocat[{p.pid}]" in line and f"exiting on signal {int(sig)}" in line
+    ], err
+    assert all(f"pysocat[{p.pid}]" in line for line in lines), f"a worker spoke: {err!r}"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(p.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("processes of the listener's group still alive")
 
 
 def test_fork_no_zombies_after_burst(procs: list[subprocess.Popen[bytes]]) -> None:

@@ -40,15 +40,17 @@ class ChildEndpoint(Endpoint):
             for fd in {self.rfd, self.wfd} - {None}:
                 assert fd is not None
                 termios_opts.forget(fd)
-        super().close()
         pid, self.pid = self.pid, None
+        # asked before the channel closes: a child that ends only because it did (cat reading
+        # EIO from a closed pty) did not fail during the transfer
+        status = None if pid is None else _wait(pid, 0)
+        super().close()
         if self.forwarded:
             for sig, old in self.forwarded.items():
                 signal.signal(sig, old)  # type: ignore[arg-type]
             self.forwarded = None
         if pid is None:
             return
-        status = _wait(pid, 0)
         if status is None and self.conv.shut is Shut.END_CLOSE:
             return  # end-close: the child is shared (or outlives us); only the fds are closed
         if status is not None and os.waitstatus_to_exitcode(status) != 0:

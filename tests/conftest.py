@@ -18,10 +18,48 @@ BIN = Path(sys.executable).parent / "pysocat"
 PYSOCAT = [str(BIN)] if BIN.exists() else [sys.executable, "-m", "pysocat"]
 
 
+def _own_ports() -> range:
+    """This test process's share of the ports below the kernel's ephemeral range.
+
+    A port from bind(port 0) lies in the ephemeral range, where every connect() also picks
+    its local port: under load a client connection (or its TIME_WAIT) could take it before
+    the pysocat under test binds it. Below that range only explicit binds land, and each
+    xdist worker gets a slice of its own.
+    """
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            ephemeral = int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    index = int(worker) if worker.isdigit() else 0
+    span = (ephemeral - PORT_BASE) // max(workers, 1)
+    return range(PORT_BASE + index * span, PORT_BASE + (index + 1) * span)
+
+
+PORT_BASE = 10000
+_PORTS = _own_ports()
+_next_port = iter(range(int.from_bytes(os.urandom(2), "big"), 1 << 62))  # where in the slice to go on
+
+
 def free_port(family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> int:
-    """A port that was free a moment ago on loopback."""
-    with socket.socket(family, kind) as s:
-        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+    """A port that was free a moment ago on loopback, outside the ephemeral range.
+
+    Ports are handed out in turn, so a test does not get the one the previous test
+    left in TIME_WAIT.
+    """
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    for _ in range(len(_PORTS)):
+        port = _PORTS[next(_next_port) % len(_PORTS)]
+        with socket.socket(family, kind) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(family, kind) as s:  # no room below the ephemeral range here
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 

@@ -268,10 +268,8 @@ class Engine:
         if len(wanted) != len(active):
             return False
         for p in active:
-            if not p.steady():
-                return False
-            fd, ev, pollable = p.wants()
-            if fd is None or ev != READ or not pollable or wanted.get(fd) != READ:
+            fd = p.wants()[0]  # once steady(), wants() is (its source, READ, pollable)
+            if not p.steady() or fd is None or wanted.get(fd) != READ:
                 return False
         return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -40,7 +41,7 @@ def _own_ports() -> range:
 
 PORT_BASE = 10000
 _PORTS = _own_ports()
-_next_port = iter(range(int.from_bytes(os.urandom(2), "big"), 1 << 62))  # where in the slice to go on
+_next_port = itertools.count(int.from_bytes(os.urandom(2), "big"))  # where in the slice to go on
 
 
 def free_port(family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM) -> int:

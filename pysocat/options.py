@@ -477,7 +477,10 @@ _opt("hosts-deny", S, "RANGE", Phase.ACCEPT, "tcpwrap-hosts-deny-table", "deny-t
      help="TCP wrappers deny table instead of /etc/hosts.deny")
 _opt("tcpwrap-etc", S, "RANGE", Phase.ACCEPT, "tcpwrap-dir", help="directory holding hosts.allow and hosts.deny")
 _opt("fork", B, "CHILD", Phase.ACCEPT, help="serve each peer in a child process and keep listening")
-_opt("max-children", N, "CHILD", Phase.ACCEPT, lo=1, hi=2**31 - 1, help="at most this many live children")
+_opt("max-children", N, "CHILD", Phase.ACCEPT, lo=1, hi=2**31 - 1,
+     help="at most this many live children (with concurrent: open sessions)")
+_opt("concurrent", B, "CHILD", Phase.ACCEPT,
+     help="serve every peer in this one process's event loop (no fork); pysocat only")
 
 # Child processes (EXEC, SYSTEM).
 _opt("pipes", B, "EXEC", Phase.INIT, help="talk to the child over two pipes instead of a socketpair")

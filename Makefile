@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?= -n 2
 
-.PHONY: all install test lint man-check bench clean
+.PHONY: all install test lint man man-check bench clean
 
 all: install
 
@@ -28,7 +28,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check pysocat tests bench
 	$(BIN)/mypy
 
-man-check: apt-deps
+# Regenerate the ADDRESS OPTIONS section of the man page from the option table.
+man: $(STAMP)
+	$(BIN)/python -m pysocat.options.manpage man/pysocat.1
+
+man-check: $(STAMP) apt-deps
+	$(BIN)/python -m pysocat.options.manpage --check man/pysocat.1
 	@out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 groff -man -ww -z -Tutf8 man/pysocat.1 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "man page: no groff warnings"
 

@@ -79,16 +79,20 @@ def _seek(whence: int) -> Applier:
 # Descriptor options.
 opt("nonblock", B, "FD", Phase.FD, "o-nonblock", "o-ndelay", "ndelay", apply=_fl(os.O_NONBLOCK), help="set O_NONBLOCK")
 opt("cloexec", B, "FD", Phase.FD, apply=_cloexec, help="set FD_CLOEXEC")
-opt("user", OptType.USER, "FD", Phase.FD, "owner", "uid", apply=_fchown_user, help="change owner of the file or socket")
-opt("group", OptType.GROUP, "FD", Phase.FD, "gid", apply=_fchown_group, help="change group of the file or socket")
-opt("perm", OptType.MODE, "FD", Phase.FD, "mode", apply=_fchmod, help="permissions (octal), also used at creation")
+opt("user", OptType.USER, "FD", Phase.FD, "owner", "uid", apply=_fchown_user,
+    help="change the owner of the file or socket (a name or a numeric id)")
+opt("group", OptType.GROUP, "FD", Phase.FD, "gid", apply=_fchown_group,
+    help="change the group of the file or socket (a name or a numeric id)")
+opt("perm", OptType.MODE, "FD", Phase.FD, "mode", apply=_fchmod,
+    help="permissions (octal); also used when a file, FIFO or socket is created")
 
 opt("cool-write", B, "FD", Phase.TRANSFER, "coolwrite",
     help="EPIPE or ECONNRESET when writing here ends the direction quietly (N line), not with an error")
 opt("shut-null", B, "FD", Phase.TRANSFER, help="on EOF of the other address send an empty packet here")
 opt("null-eof", B, "FD", Phase.TRANSFER, help="an empty packet read from here means EOF")
 opt("end-close", B, "FD", Phase.TRANSFER,
-    help="the address is shared: no shutdown on EOF, no kill of an EXEC child; its fds are just closed at the end")
+    help="the address is shared with other processes: EOF is not propagated to it with shutdown(2), an EXEC or SYSTEM "
+         "child is not killed, and its descriptors are just closed at the end (socat's end-close)")
 opt("perm-late", OptType.MODE, "FD", Phase.LATE, apply=_fchmod, help="chmod after the address is open")
 opt("user-late", OptType.USER, "FD", Phase.LATE, apply=_fchown_user, help="chown after the address is open")
 opt("group-late", OptType.GROUP, "FD", Phase.LATE, apply=_fchown_group, help="chgrp after the address is open")
@@ -109,27 +113,31 @@ opt("f-setlkw-rd", B, "FD", Phase.FD, "setlkw-rd", apply=_record_lock(fcntl.LOCK
 # Named file system entries.
 opt("umask", OptType.MODE, "NAMED", Phase.EARLY, apply=_umask, help="set the process umask before creating entries")
 opt("unlink-late", B, "NAMED", Phase.LATE, help="remove the entry right after opening it")
-opt("perm-early", OptType.MODE, "NAMED", Phase.PREOPEN, help="chmod the existing entry before opening it")
-opt("unlink-early", B, "NAMED", Phase.EARLY, help="remove a stale UNIX socket at the path first (never another file type)")
-opt("unlink-close", B, "NAMED", Phase.LATE, help="remove the entry when the address is closed")
+opt("perm-early", OptType.MODE, "NAMED", Phase.PREOPEN,
+    help="change the permissions of an existing entry before it is opened")
+opt("unlink-early", B, "NAMED", Phase.EARLY,
+    help="before opening, remove a stale UNIX socket at the path. Only a socket that no server is listening on is "
+         "removed; any other file type, or a live server's socket, is an error")
+opt("unlink-close", B, "NAMED", Phase.LATE, help="remove the file system entry when the address is closed")
 
 # open() flags.
-opt("creat", B, "OPEN", Phase.OPEN, "o-creat", "create", help="O_CREAT: create the file if missing")
-opt("excl", B, "OPEN", Phase.OPEN, "o-excl", help="O_EXCL: fail when the file exists (with creat)")
-opt("append", B, "OPEN", Phase.OPEN, "o-append", help="O_APPEND")
-opt("trunc", B, "OPEN", Phase.OPEN, "o-trunc", help="O_TRUNC")
-opt("nofollow", B, "OPEN", Phase.OPEN, "o-nofollow", help="O_NOFOLLOW: refuse a symlink")
-opt("sync", B, "OPEN", Phase.OPEN, "o-sync", help="O_SYNC")
+opt("creat", B, "OPEN", Phase.OPEN, "o-creat", "create", help="`O_CREAT`: create the file if it does not exist")
+opt("excl", B, "OPEN", Phase.OPEN, "o-excl", help="`O_EXCL`: with `creat`, fail if the file exists")
+opt("append", B, "OPEN", Phase.OPEN, "o-append", help="`O_APPEND`: write at the end of the file")
+opt("trunc", B, "OPEN", Phase.OPEN, "o-trunc", help="`O_TRUNC`: truncate the file to length 0")
+opt("nofollow", B, "OPEN", Phase.OPEN, "o-nofollow", help="`O_NOFOLLOW`: refuse a symbolic link")
+opt("sync", B, "OPEN", Phase.OPEN, "o-sync", help="`O_SYNC`: synchronous writes")
 opt("noatime", B, "OPEN,FD", Phase.FD, "o-noatime", apply=_fl(getattr(os, "O_NOATIME", 0)),
-    help="O_NOATIME: do not update the access time")
+    help="`O_NOATIME`: do not update the access time")
 opt("direct", B, "OPEN", Phase.OPEN, "o-direct", help="O_DIRECT")
 opt("rdonly", B, "OPEN", Phase.OPEN, "o-rdonly", help="O_RDONLY: open for reading only")
 opt("wronly", B, "OPEN", Phase.OPEN, "o-wronly", help="O_WRONLY: open for writing only")
 opt("rdwr", B, "OPEN", Phase.OPEN, "o-rdwr", help="O_RDWR: open for reading and writing")
-opt("noctty", B, "OPEN", Phase.OPEN, "o-noctty", help="O_NOCTTY")
+opt("noctty", B, "OPEN", Phase.OPEN, "o-noctty",
+    help="`O_NOCTTY`: a terminal does not become the controlling terminal")
 
 opt("ftruncate", OptType.SIZE, "REG", Phase.LATE, "truncate", apply=lambda fd, v: os.ftruncate(fd, int(v)),
-    lo=0, hi=SIZE_MAX, help="truncate the file to this size after opening")
+    lo=0, hi=SIZE_MAX, help="truncate the file to this many bytes after opening it")
 opt("fs-noatime", B, "REG", Phase.FD, "ext2-noatime", apply=_fs_flag(0x80), help="inode flag: no atime updates (chattr +A)")
 opt("fs-append", B, "REG", Phase.FD, "ext2-append", apply=_fs_flag(0x20), help="inode flag: append only (chattr +a)")
 opt("fs-immutable", B, "REG", Phase.FD, "ext2-immutable", apply=_fs_flag(0x10),
@@ -138,7 +146,7 @@ opt("fs-sync", B, "REG", Phase.FD, "ext2-sync", apply=_fs_flag(0x08), help="inod
 opt("fs-nodump", B, "REG", Phase.FD, "ext2-nodump", apply=_fs_flag(0x40), help="inode flag: no dump (chattr +d)")
 opt("seek", OptType.SIZE, "REG", Phase.LATE, "lseek", "seek-set",
     apply=_seek(os.SEEK_SET), lo=0, hi=SIZE_MAX,
-    help="seek to this offset after opening")
+    help="seek to this offset after opening the file")
 opt("seek-cur", OptType.INT, "REG", Phase.LATE, apply=_seek(os.SEEK_CUR),
     lo=-(2**62), hi=2**62, help="seek relative to the current offset")
 opt("seek-end", OptType.INT, "REG", Phase.LATE, apply=_seek(os.SEEK_END),

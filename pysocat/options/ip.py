@@ -139,20 +139,25 @@ def _ip_options(fd: int, value: Any) -> None:
 
 # IP and TCP.
 opt("ipv6-v6only", B, "IP6", Phase.PASTSOCKET, "ipv6only",
-    apply=sockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY), help="IPV6_V6ONLY")
+    apply=sockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY),
+    help="`IPV6_V6ONLY`: an IPv6 socket does not also handle IPv4")
 opt("nodelay", B, "TCP", Phase.PASTSOCKET, "tcp-nodelay",
-    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), help="TCP_NODELAY")
+    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), help="`TCP_NODELAY`: send small segments at once")
 opt("keepidle", N, "TCP", Phase.PASTSOCKET, "tcp-keepidle",
-    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE), lo=1, hi=32767, help="TCP_KEEPIDLE seconds")
+    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE), lo=1, hi=32767,
+    help="`TCP_KEEPIDLE`: idle seconds before the first keepalive probe")
 opt("keepintvl", N, "TCP", Phase.PASTSOCKET, "tcp-keepintvl",
-    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL), lo=1, hi=32767, help="TCP_KEEPINTVL seconds")
+    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL), lo=1, hi=32767,
+    help="`TCP_KEEPINTVL`: seconds between keepalive probes")
 opt("keepcnt", N, "TCP", Phase.PASTSOCKET, "tcp-keepcnt",
-    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT), lo=1, hi=127, help="TCP_KEEPCNT probes")
+    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT), lo=1, hi=127,
+    help="`TCP_KEEPCNT`: number of unanswered probes before the connection is dropped")
 opt("maxseg", N, "TCP", Phase.PASTSOCKET, "mss", "tcp-maxseg",
-    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG), lo=1, hi=65535, help="TCP_MAXSEG")
+    apply=sockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG), lo=1, hi=65535, help="`TCP_MAXSEG`: maximum segment size")
 opt("sourceport", N, "IPAPP", Phase.BIND, "sp", lo=0, hi=65535,
-    help="client: bind this source port; listener: accept only peers from it")
-opt("lowport", B, "IPAPP", Phase.BIND, help="client: bind a port in 640..1023; listener: accept only such peers")
+    help="a client binds this source port; a listener accepts only peers connecting from it")
+opt("lowport", B, "IPAPP", Phase.BIND,
+    help="a client binds a free port in 640 to 1023; a listener accepts only peers whose source port is below 1024")
 
 # IP options of the datagram, raw IP and generic socket addresses.
 opt("ip-ttl", N, "IP4,IP6", Phase.PASTSOCKET, "ttl", apply=_ip_or_ip6((_IP, socket.IP_TTL), (_IP6, socket.IPV6_UNICAST_HOPS)),

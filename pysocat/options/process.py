@@ -21,16 +21,18 @@ def _setsid(fd: int, value: Any) -> None:
 
 # Child processes (EXEC, SYSTEM).
 opt("pipes", B, "EXEC", Phase.INIT, help="talk to the child over two pipes instead of a socketpair")
-opt("socketpair", B, "EXEC", Phase.INIT, help="talk to the child over a socketpair (default)")
-opt("stderr", B, "EXEC", Phase.INIT, help="the child's stderr goes to the channel too")
-opt("fdin", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child reads the channel on this fd")
-opt("fdout", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child writes the channel on this fd")
+opt("socketpair", B, "EXEC", Phase.INIT, help="talk to the child over a UNIX stream socketpair (the default)")
+opt("stderr", B, "EXEC", Phase.INIT, help="the child's standard error goes to the channel as well")
+opt("fdin", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child reads the channel on this descriptor instead of 0")
+opt("fdout", N, "EXEC", Phase.INIT, lo=0, hi=1023, help="the child writes the channel on this descriptor instead of 1")
 opt("setsid", B, "EXEC,PROCESS", Phase.LATE, "sid", apply=_setsid,
     help="start a new session (the child's with EXEC/SYSTEM, else pysocat's own)")
 opt("setpgid", B, "EXEC", Phase.INIT, "pgid", help="the child starts a new process group")
-opt("path", S, "EXEC", Phase.INIT, help="PATH used to find the program")
-opt("nofork", B, "EXEC", Phase.INIT, help="exec the program in place of pysocat, on the first address's fds")
-opt("dash", B, "EXEC", Phase.INIT, "login", help="argv[0] starts with '-' (login shell)")
+opt("path", S, "EXEC", Phase.INIT, help="the `PATH` used to find the program")
+opt("nofork", B, "EXEC", Phase.INIT,
+    help="only on the second address: pysocat itself becomes the program, with the first address as its standard "
+         "input and output")
+opt("dash", B, "EXEC", Phase.INIT, "login", help="the program's argv[0] starts with a dash, as for a login shell")
 
 
 def _su(fd: int, value: Any) -> None:
@@ -55,15 +57,31 @@ def _chroot(fd: int, value: Any) -> None:
 
 
 # Terminals, signals and privileges (issue 5).
-opt("pty", B, "EXEC", Phase.INIT, help="talk to the child over a new pseudo terminal")
-opt("sigint", B, "EXEC", Phase.LATE, help="pass SIGINT to the child instead of ending pysocat")
-opt("sigquit", B, "EXEC", Phase.LATE, help="pass SIGQUIT to the child instead of ending pysocat")
-opt("sighup", B, "EXEC", Phase.LATE, help="pass SIGHUP to the child instead of ending pysocat")
+opt("pty", B, "EXEC", Phase.INIT,
+    help="talk to the child over a new pseudo terminal instead of a socketpair: the child's standard input and output "
+         "(and standard error with `stderr`) are the slave, pysocat holds the master. Termios options of the address "
+         "apply to it. As in socat, EOF from the other side is not passed into the terminal (a pseudo terminal has "
+         "no half-close, and an EOF character would reach a program that has switched to raw mode as input): the "
+         "child keeps the terminal until the `-t` timeout closes it")
+opt("sigint", B, "EXEC", Phase.LATE,
+    help="while the child runs, pass SIGINT received by pysocat to the child instead of ending pysocat")
+opt("sigquit", B, "EXEC", Phase.LATE, help="while the child runs, pass SIGQUIT to the child instead of ending pysocat")
+opt("sighup", B, "EXEC", Phase.LATE, help="while the child runs, pass SIGHUP to the child instead of ending pysocat")
 opt("substuser", OptType.USER, "PROCESS", Phase.LATE, "su", apply=_su,
-    help="become this user (groups, gid and uid; after chroot)")
+    help="become this user: its groups (from the group database), its primary group and its uid, in that order and "
+         "after `chroot`. With EXEC, SYSTEM and SHELL only the child changes; with other addresses pysocat itself "
+         "changes once the address is open. Root cannot be regained afterwards")
 opt("substuser-delayed", OptType.USER, "PROCESS", Phase.LATE, "su-d", apply=_su,
-    help="become this user once the address is open (privileged set-up first)")
-opt("setuid", OptType.USER, "PROCESS", Phase.LATE, apply=_setuid, help="set the user id (after setgid)")
-opt("setgid", OptType.GROUP, "PROCESS", Phase.LATE, apply=_setgid, help="set the group id and supplementary groups")
-opt("chroot", S, "PROCESS", Phase.LATE, apply=_chroot, help="change the root directory (user resolved before)")
-opt("chroot-early", S, "PROCESS", Phase.EARLY, apply=_chroot, help="change the root directory before opening")
+    help="like `substuser`; pysocat changes user only after the address is open (for example after binding a "
+         "privileged port)")
+opt("setuid", OptType.USER, "PROCESS", Phase.LATE, apply=_setuid,
+    help="set real, effective and saved user id. Applied after `setgid`, so that `setuid` and `setgid` can be "
+         "combined (unlike socat, which fails)")
+opt("setgid", OptType.GROUP, "PROCESS", Phase.LATE, apply=_setgid,
+    help="set real, effective and saved group id, and (as root) the supplementary groups to this group only")
+opt("chroot", S, "PROCESS", Phase.LATE, apply=_chroot,
+    help="change the root directory (and the working directory to it). Users are resolved before, so `su` works with "
+         "a chroot that has no password database")
+opt("chroot-early", S, "PROCESS", Phase.EARLY, apply=_chroot,
+    help="like `chroot`; for socat, applied before the address is opened. pysocat applies it at the same point as "
+         "`chroot`")

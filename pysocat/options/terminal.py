@@ -308,7 +308,8 @@ def _termios_rows() -> None:
         ("iexten", lf, t.IEXTEN, (), "implementation-defined input processing"),
     ]
     for name, fld, bit, aliases, text in flags:
-        opt(name, B, "TERMIOS", Phase.FD, *aliases, apply=flag(fld, bit), help=f"termios: {text}")
+        opt(name, B, "TERMIOS", Phase.FD, *aliases, apply=flag(fld, bit),
+            help=f"set (or with =0 clear) the flag `{name.upper()}`: {text}")
     choices: list[tuple[str, int, int, int]] = [
         ("cs5", c, t.CSIZE, t.CS5), ("cs6", c, t.CSIZE, t.CS6), ("cs7", c, t.CSIZE, t.CS7), ("cs8", c, t.CSIZE, t.CS8),
         ("nl0", o, t.NLDLY, t.NL0), ("nl1", o, t.NLDLY, t.NL1),
@@ -318,14 +319,15 @@ def _termios_rows() -> None:
         ("vt0", o, t.VTDLY, t.VT0), ("vt1", o, t.VTDLY, t.VT1), ("ff0", o, t.FFDLY, t.FF0), ("ff1", o, t.FFDLY, t.FF1),
     ]
     for name, fld, mask, value in choices:
-        opt(name, B, "TERMIOS", Phase.FD, apply=choice(fld, mask, value), help=f"termios: set {name}")
-    opt("xtabs", B, "TERMIOS", Phase.FD, apply=choice(o, t.TABDLY, t.XTABS), help="termios: expand tabs")
+        opt(name, B, "TERMIOS", Phase.FD, apply=choice(fld, mask, value),
+            help=f"set the multi-bit field to `{name.upper()}` (see `termios`(3))")
+    opt("xtabs", B, "TERMIOS", Phase.FD, apply=choice(o, t.TABDLY, t.XTABS), help="expand tabs to spaces on output")
     opt("csize", N, "TERMIOS", Phase.FD, lo=0, hi=3, apply=field_index(c, t.CSIZE, (t.CS5, t.CS6, t.CS7, t.CS8)),
-        help="termios: character size 0..3 (cs5..cs8)")
+        help="character size 0 to 3, for 5 to 8 bits (`cs5` to `cs8`)")
     opt("crdly", N, "TERMIOS", Phase.FD, lo=0, hi=3, apply=field_index(o, t.CRDLY, (t.CR0, t.CR1, t.CR2, t.CR3)),
-        help="termios: carriage return delay 0..3")
+        help="carriage return delay style 0 to 3")
     opt("tabdly", N, "TERMIOS", Phase.FD, lo=0, hi=3,
-        apply=field_index(o, t.TABDLY, (t.TAB0, t.TAB1, t.TAB2, t.TAB3)), help="termios: tab delay 0..3")
+        apply=field_index(o, t.TABDLY, (t.TAB0, t.TAB1, t.TAB2, t.TAB3)), help="horizontal tab delay style 0 to 3")
     chars: list[tuple[str, int, tuple[str, ...]]] = [
         ("vintr", t.VINTR, ("intr",)), ("vquit", t.VQUIT, ("quit",)), ("verase", t.VERASE, ("erase",)),
         ("vkill", t.VKILL, ("kill",)), ("veof", t.VEOF, ("eof",)), ("veol", t.VEOL, ("eol",)),
@@ -335,36 +337,45 @@ def _termios_rows() -> None:
         ("vmin", t.VMIN, ("min",)), ("vtime", t.VTIME, ("time",)),
     ]
     for name, index, aliases in chars:
-        what = "count" if name in ("vmin", "vtime") else "character code"
+        what = "the count" if name in ("vmin", "vtime") else "the control character, as its code (0..255),"
         opt(name, N, "TERMIOS", Phase.FD, *aliases, lo=0, hi=255, apply=control_char(index),
-            help=f"termios: {name[1:].upper()} {what} (0..255)")
+            help=f"{what} `{name.upper()}` of the terminal")
     for rate in sorted(RATES):
-        opt(f"b{rate}", B, "TERMIOS", Phase.FD, apply=rate_const(rate), help=f"termios: {rate} baud both ways")
+        opt(f"b{rate}", B, "TERMIOS", Phase.FD, apply=rate_const(rate), help=f"set input and output speed to {rate} baud")
     opt("ispeed", N, "TERMIOS", Phase.FD, lo=0, hi=2**31 - 1, apply=speed(False, ISPEED),
-        help="termios: input baud rate")
+        help="input baud rate (a rate such as 9600)")
     opt("ospeed", N, "TERMIOS", Phase.FD, lo=0, hi=2**31 - 1, apply=speed(False, OSPEED),
-        help="termios: output baud rate")
-    opt("raw", B, "TERMIOS", Phase.FD, apply=preset(_stty_raw), help="termios: like stty raw (deprecated)")
+        help="output baud rate (a rate such as 9600)")
+    opt("raw", B, "TERMIOS", Phase.FD, apply=preset(_stty_raw),
+        help="like `stty raw` (deprecated, as in socat: prefer `rawer` or `cfmakeraw`)")
     opt("termios-rawer", B, "TERMIOS", Phase.FD, "rawer", apply=preset(_rawer),
-        help="termios: raw and no echo")
+        help="like `raw` and with echo off")
     opt("termios-cfmakeraw", B, "TERMIOS", Phase.FD, "cfmakeraw", apply=preset(_cfmakeraw),
-        help="termios: as cfmakeraw()")
-    opt("sane", B, "TERMIOS", Phase.FD, apply=preset(_sane), help="termios: like stty sane")
+        help="as the C library's cfmakeraw(): raw, no echo, 8 bits, no parity")
+    opt("sane", B, "TERMIOS", Phase.FD, apply=preset(_sane), help="like `stty sane`")
     opt("tiocsctty", B, "TERMIOS", Phase.LATE, "ctty", apply=_ctty,
-        help="make the terminal the controlling terminal (of the child with EXEC,pty)")
+        help="make the terminal the controlling terminal: of the child with EXEC, SYSTEM or SHELL and `pty` (use "
+             "`setsid` too), else of pysocat")
 
 
 _termios_rows()
 
 
 opt("pty-wait-slave", B, "PTY", Phase.EARLY, "wait-slave", "waitslave",
-    help="PTY: wait until a program opens the slave side")
-opt("pty-interval", T, "PTY", Phase.EARLY, "pty-intervall", help="PTY: seconds between checks for wait-slave")
-opt("symbolic-link", S, "PTY", Phase.LATE, "link", help="PTY: a symbolic link to the slave device")
-opt("openpty", B, "PTY", Phase.INIT, help="PTY: allocate with openpty() (the default)")
-opt("ptmx", B, "PTY", Phase.INIT, help="PTY: allocate through /dev/ptmx (same result on Linux)")
+    help="close pysocat's own descriptor of the slave and wait until a program has opened it before going on. The "
+         "last close of the slave by the program is then an EOF")
+opt("pty-interval", T, "PTY", Phase.EARLY, "pty-intervall", help="seconds between checks for `wait-slave` (default 1)")
+opt("symbolic-link", S, "PTY", Phase.LATE, "link",
+    help="make a symbolic link to the slave device at this path (removed at close unless `unlink-close=0`)")
+opt("openpty", B, "PTY", Phase.INIT, help="allocate the pseudo terminal with openpty() (the default)")
+opt("ptmx", B, "PTY", Phase.INIT,
+    help="allocate the pseudo terminal through /dev/ptmx (on Linux the same as `openpty`)")
 
-opt("history-file", S, "READLINE", Phase.INIT, "history", help="READLINE: load and save the history in this file")
-opt("noprompt", B, "READLINE", Phase.INIT, help="READLINE: do not use the last output line as the prompt")
-opt("noecho", S, "READLINE", Phase.INIT, help="READLINE: after a prompt matching this regex read without echo")
-opt("prompt", S, "READLINE", Phase.INIT, help="READLINE: a fixed prompt")
+opt("history-file", S, "READLINE", Phase.INIT, "history",
+    help="load the line history from this file at start and append each entered line to it")
+opt("noprompt", B, "READLINE", Phase.INIT,
+    help="do not use the last output line without a newline as the prompt of the next input line")
+opt("noecho", S, "READLINE", Phase.INIT,
+    help="after a prompt matching this regular expression, read the next line without echo and keep it out of the "
+         "history (passwords)")
+opt("prompt", S, "READLINE", Phase.INIT, help="use this fixed prompt (shown by readline when editing starts)")

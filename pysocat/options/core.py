@@ -269,6 +269,16 @@ class OptionSet:
         self.descs.pop(name, None)
         return self.values.pop(name, default)
 
+    def leftovers(self) -> list[str]:
+        """Names of the given options that nothing read, took or applied, in command-line order.
+
+        Call it once the address is open (its late phase applied); the names are the
+        canonical ones, also for options given by an alias.  socat warns about each
+        (``showleft(): option "NAME" not inquired``) and then fails with
+        ``N option(s) could not be used``.
+        """
+        return [name for name in self.values if name not in self.used]
+
     def apply_process(self) -> None:
         """Apply the PROCESS options (not taken by a child) to pysocat itself, once.
 

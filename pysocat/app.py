@@ -1,38 +1,34 @@
-"""The phases of a run: check both addresses, open first then second, transfer, close."""
+"""The phases of a run: check both addresses, open first then second, transfer, close.
+
+:class:`Run` is one relay from parsed specs to exit status.  A listening first
+address opens to an :class:`~.core.acceptor.Acceptor`, and :mod:`.core.serve`
+serves it with the strategy the options (and the host) ask for.  The CLI and
+the library (:class:`pysocat.Relay`) both run relays through this class.
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import time
+from collections.abc import Callable
 
-from . import (  # noqa: F401  (privileges, zerocopy: loaded before any fork, not in each child)
-    log,
-    privileges,
-    zerocopy,
-)
+from . import log
 from .config import Config
-from .endpoint import Endpoint, dual
-from .engine import Engine
-from .errors import SignalExit, SocatError
+from .core.acceptor import Acceptor, Peer
+from .core.endpoint import Endpoint, dual
+from .core.engine import Engine
+from .core.runtime import Runtime
+from .core.serve import serve_concurrent, serve_forking, serve_prefork, serve_single, wait_for_peer
+from .core.session import Session
+from .errors import SocatError, SpecError
 from .options import OptionSet, Phase
 from .registry import AddressType, Dir, OpenContext, prepare
 from .spec import AddressSpec, DualSpec, Spec
 
-TERMINATING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
-
-
-def _raise_signal(signum: int, frame: object) -> None:
-    raise SignalExit(signum)
-
-
-def install_signal_handlers() -> None:
-    """Termination signals unwind through cleanups and exit with 128+N."""
-    for sig in TERMINATING:
-        signal.signal(sig, _raise_signal)
-
-
 Prepared = tuple[AddressSpec, AddressType, OptionSet]
+PeerSession = Callable[[Runtime, Peer], tuple[Endpoint, Endpoint]]  # an admitted peer -> both endpoints
+
+#: options that change pysocat's own process: refused with ``concurrent`` (one process serves every peer)
+PROCESS_WIDE = frozenset({"umask"})
 
 
 def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:
@@ -44,109 +40,244 @@ def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:
     return out
 
 
-def _open_one(prep: Prepared, cfg: Config, index: int, want: Dir, peer: Endpoint | None = None) -> Endpoint:
-    spec, row, opts = prep
-    direction = want & row.directions
-    if not direction:
-        way = "read" if want & Dir.READ else "written"
-        raise SocatError(f'address "{spec.text}" cannot be {way}')
-    ctx = OpenContext(cfg=cfg, index=index, direction=direction, spec=spec, peer=peer)
-    log.info(f"opening address {index}: {spec.text}")
-    log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
-    _lock(opts)
-    opts.apply(Phase.EARLY, -1)
-    endpoint = row.opener(ctx, spec.params, opts)
-    opts.apply_process()
-    return endpoint
+def _process_wide(prep: Prepared, child_takes: bool) -> list[str]:
+    """Names of given options that would act on pysocat's own process."""
+    _spec, _row, opts = prep
+    return sorted(name for name, desc in opts.descs.items()
+                  if name in PROCESS_WIDE or ("PROCESS" in desc.groups and not child_takes))
 
 
-def _open(preps: list[Prepared], cfg: Config, index: int, want: Dir, peer: Endpoint | None = None) -> Endpoint:
-    if len(preps) == 2:
-        reader = _open_one(preps[0], cfg, index, Dir.READ) if want & Dir.READ else None
-        writer = _open_one(preps[1], cfg, index, Dir.WRITE) if want & Dir.WRITE else None
-        if reader and writer:
-            return dual(reader, writer)
-        ep = reader or writer
-        assert ep is not None
-        return ep
-    return _open_one(preps[0], cfg, index, want, peer)
+def _check_concurrent(preps1: list[Prepared], preps2: list[Prepared]) -> None:
+    """``concurrent``: a listening first address, no fork, nothing that changes this process."""
+    for index, preps in ((1, preps1), (2, preps2)):
+        for spec, row, opts in preps:
+            if not opts.values.get("concurrent"):
+                continue
+            if index != 1 or len(preps) != 1 or not row.serves:
+                raise SpecError(f'address "{spec.text}": option "concurrent" needs a listening stream address '
+                                "as the first address")
+            if opts.values.get("fork"):
+                raise SpecError('options "fork" and "concurrent" exclude each other')
+            bad = _process_wide((spec, row, opts), False)
+            for prep in preps2:
+                bad += _process_wide(prep, "EXEC" in prep[1].groups)
+            if bad:
+                raise SpecError(f'option "{bad[0]}" changes the pysocat process itself and cannot be used with '
+                                '"concurrent" (every peer is served by that one process)')
 
 
-_LOCKS: list[str] = []
+class Run:
+    """One relay: two parsed addresses, the global configuration, a runtime."""
 
+    def __init__(self, cfg: Config, first: Spec, second: Spec, rt: Runtime) -> None:
+        self.cfg, self.rt = cfg, rt
+        self.preps1 = _prepare(first, cfg)
+        self.preps2 = _prepare(second, cfg)
+        _check_concurrent(self.preps1, self.preps2)
+        self.want1 = (Dir.READ if cfg.left_to_right else Dir(0)) | (Dir.WRITE if cfg.right_to_left else Dir(0))
+        self.want2 = (Dir.WRITE if cfg.left_to_right else Dir(0)) | (Dir.READ if cfg.right_to_left else Dir(0))
+        self.engine: Engine | None = None
+        self.acceptor: Acceptor | None = None
+        self.on_open: Callable[[], None] = lambda: None  # called once listening, or once both are open
+        self.stopped = False
 
-def take_lock(path: str, wait: bool) -> None:
-    """-L/-W and lockfile/waitlock: create ``path`` exclusively, failing or waiting."""
-    while True:
+    # -- opening --------------------------------------------------------------------------
+    def _ctx(self, prep: Prepared, index: int, want: Dir, rt: Runtime, peer: Endpoint | None) -> OpenContext:
+        spec, row, _opts = prep
+        direction = want & row.directions
+        if not direction:
+            way = "read" if want & Dir.READ else "written"
+            raise SocatError(f'address "{spec.text}" cannot be {way}')
+        return OpenContext(cfg=self.cfg, index=index, direction=direction, spec=spec, rt=rt, peer=peer)
+
+    def _open_one(self, prep: Prepared, index: int, want: Dir, rt: Runtime,
+                  peer: Endpoint | None = None) -> Endpoint | Acceptor:
+        spec, row, opts = prep
+        ctx = self._ctx(prep, index, want, rt, peer)
+        log.info(f"opening address {index}: {spec.text}")
+        log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
+        for name, wait in (("lockfile", False), ("waitlock", True)):
+            if opts.get(name):
+                rt.take_lock(opts.get(name), wait)
+        opts.apply(Phase.EARLY, -1)
+        opened = row.opener(ctx, spec.params, opts)
+        if isinstance(opened, Acceptor):
+            return opened  # PROCESS options are applied per peer, where the peer is served
+        opts.apply_process()
+        return opened
+
+    def _endpoint(self, prep: Prepared, index: int, want: Dir, rt: Runtime, peer: Endpoint | None = None) -> Endpoint:
+        """Open an address that must be an endpoint here: a listener serves its one peer."""
+        opened = self._open_one(prep, index, want, rt, peer)
+        if isinstance(opened, Acceptor):
+            try:
+                ep = opened.open_peer(self._ctx(prep, index, want, rt, peer), wait_for_peer(opened, None))
+            finally:
+                opened.stop_listening()
+            ep.cleanups.extend(opened.cleanups)
+            prep[2].apply_process()
+            return ep
+        return opened
+
+    def _open(self, preps: list[Prepared], index: int, want: Dir, rt: Runtime,
+              peer: Endpoint | None = None) -> Endpoint:
+        if len(preps) == 2:
+            reader = self._endpoint(preps[0], index, Dir.READ, rt) if want & Dir.READ else None
+            writer = self._endpoint(preps[1], index, Dir.WRITE, rt) if want & Dir.WRITE else None
+            if reader and writer:
+                return dual(reader, writer)
+            ep = reader or writer
+            assert ep is not None
+            return ep
+        return self._endpoint(preps[0], index, want, rt, peer)
+
+    # -- running ----------------------------------------------------------------------------
+    def execute(self) -> int:
+        """Open both addresses and transfer (or serve peers); return the exit status."""
+        cfg, rt = self.cfg, self.rt
+        if cfg.lockfile:
+            rt.take_lock(cfg.lockfile, False)
+        if cfg.waitlock:
+            rt.take_lock(cfg.waitlock, True)
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if not wait:
-                raise SocatError(f'lock file "{path}" exists') from None
-            time.sleep(0.1)
-            continue
-        except OSError as exc:
-            raise SocatError(f'open("{path}"): {exc.strerror}') from None
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.close(fd)
-        _LOCKS.append(path)
-        return
+            if len(self.preps1) == 1:
+                opened = self._open_one(self.preps1[0], 1, self.want1, rt)
+                if isinstance(opened, Acceptor):
+                    return self._serve(opened, self._first_is_peer(opened))
+                ep1 = opened
+            else:
+                ep1 = self._open(self.preps1, 1, self.want1, rt)
+            try:
+                if len(self.preps2) == 1:
+                    second = self._open_one(self.preps2[0], 2, self.want2, rt, ep1)
+                    if isinstance(second, Acceptor):  # the second address listens: serve its peers with ep1
+                        try:
+                            return self._serve(second, self._second_is_peer(second, ep1))
+                        finally:
+                            ep1.close()
+                    ep2 = second
+                else:
+                    ep2 = self._open(self.preps2, 2, self.want2, rt, ep1)
+            except BaseException:
+                ep1.close()
+                raise
+            self.on_open()
+            return self.transfer(ep1, ep2)
+        finally:
+            rt.release_locks()
 
+    def _first_is_peer(self, acceptor: Acceptor) -> PeerSession:
+        def opened(rt: Runtime, peer: Peer) -> tuple[Endpoint, Endpoint]:
+            ep1 = acceptor.open_peer(self._ctx(self.preps1[0], 1, self.want1, rt, None), peer)
+            try:
+                self.preps1[0][2].apply_process()
+                ep2 = self._open(self.preps2, 2, self.want2, rt, ep1)
+            except BaseException:
+                ep1.close()
+                raise
+            return ep1, ep2
 
-def _lock(opts: OptionSet) -> None:
-    if opts.get("lockfile"):
-        take_lock(opts.get("lockfile"), False)
-    if opts.get("waitlock"):
-        take_lock(opts.get("waitlock"), True)
+        return opened
 
+    def _second_is_peer(self, acceptor: Acceptor, ep1: Endpoint) -> PeerSession:
+        def opened(rt: Runtime, peer: Peer) -> tuple[Endpoint, Endpoint]:
+            ep2 = acceptor.open_peer(self._ctx(self.preps2[0], 2, self.want2, rt, ep1), peer)
+            self.preps2[0][2].apply_process()
+            return ep1, ep2
 
-def release_locks() -> None:
-    """Remove lock files this process created."""
-    while _LOCKS:
+        return opened
+
+    def _serve(self, acceptor: Acceptor, peer_session: PeerSession) -> int:
+        """Serve a listening address's peers with the strategy its options (and the host) ask for."""
+        self.acceptor = acceptor
+        self.on_open()
+
+        def handle(peer: Peer) -> int:
+            return self.transfer(*peer_session(self.rt, peer))
+
+        if acceptor.concurrent or (self.rt.library and acceptor.fork):
+            return self._serve_concurrent(acceptor, peer_session, None)
+        if self.rt.library:  # never fork a host program; one peer, served by the engine
+            return self._serve_concurrent(acceptor, peer_session, 1)
+        if not acceptor.fork:
+            return serve_single(acceptor, handle)
+        if acceptor.timeout is None and self.rt.prefork:
+            return serve_prefork(acceptor, handle)
+        return serve_forking(acceptor, handle)
+
+    def _serve_concurrent(self, acceptor: Acceptor, peer_session: PeerSession, limit: int | None) -> int:
+        engine = self.engine = Engine(self.cfg, self.rt, contain=limit is None)
+        if limit is not None:
+            acceptor.max_children = limit
+        last = [0]
+
+        def open_session(peer: Peer) -> tuple[Endpoint, Endpoint, Runtime]:
+            rt = self.rt.session()
+            ep1, ep2 = peer_session(rt, peer)
+            if limit is not None:  # one peer only: stop listening, as socat without fork
+                engine.unwatch(acceptor.fileno())
+                acceptor.stop_listening()
+            return ep1, ep2, rt
+
+        def ended(session: Session, status: int) -> None:
+            last[0] = status
+            if limit is not None:
+                engine.stop()
+
         try:
-            os.unlink(_LOCKS.pop())
-        except OSError:
-            pass
+            if self.stopped:
+                return 0
+            serve_concurrent(acceptor, engine, open_session, on_end=ended)
+        finally:
+            engine.close()
+        return last[0]
+
+    def transfer(self, ep1: Endpoint, ep2: Endpoint) -> int:
+        """Run the transfer between two open endpoints to its end; the exit status."""
+        cfg = self.cfg
+        engine = Engine(cfg, self.rt)
+        try:
+            fds = f"[{_fd(ep1.rfd)},{_fd(ep1.wfd)}] and [{_fd(ep2.rfd)},{_fd(ep2.wfd)}]"
+            log.notice(f"starting data transfer loop with FDs {fds}")
+            if cfg.analyze:
+                _analyze((ep1, ep2))
+            log.current().transfer_started()
+            self.engine = engine
+            if self.stopped:
+                return 0
+            session = engine.session(ep1, ep2)
+            engine.run()
+            if cfg.statistics:
+                _statistics(session)
+            return session.close()
+        finally:
+            engine.close()
+            ep1.close()
+            ep2.close()
+
+    def stop(self) -> None:
+        """End the relay soon (from any thread): stop the engine, or refuse to start one."""
+        self.stopped = True
+        if self.engine is not None:
+            self.engine.stop()
+
+    def stats(self) -> dict[str, int]:
+        """Sessions and bytes so far (zeros before the transfer starts)."""
+        if self.engine is None:
+            return {"sessions": 0, "open_sessions": 0, "bytes_left_to_right": 0, "bytes_right_to_left": 0}
+        return self.engine.stats()
 
 
-def relay(cfg: Config, first: Spec, second: Spec) -> int:
+def relay(cfg: Config, first: Spec, second: Spec, rt: Runtime) -> int:
     """Open both addresses and transfer; return the exit status."""
-    preps1 = _prepare(first, cfg)
-    preps2 = _prepare(second, cfg)
-    want1 = (Dir.READ if cfg.left_to_right else Dir(0)) | (Dir.WRITE if cfg.right_to_left else Dir(0))
-    want2 = (Dir.WRITE if cfg.left_to_right else Dir(0)) | (Dir.READ if cfg.right_to_left else Dir(0))
-    if cfg.lockfile:
-        take_lock(cfg.lockfile, False)
-    if cfg.waitlock:
-        take_lock(cfg.waitlock, True)
-    ep1: Endpoint | None = None
-    ep2: Endpoint | None = None
-    try:
-        ep1 = _open(preps1, cfg, 1, want1)
-        ep2 = _open(preps2, cfg, 2, want2, ep1)
-        fds = f"[{_fd(ep1.rfd)},{_fd(ep1.wfd)}] and [{_fd(ep2.rfd)},{_fd(ep2.wfd)}]"
-        log.notice(f"starting data transfer loop with FDs {fds}")
-        if cfg.analyze:
-            _analyze((ep1, ep2))
-        log.LOG.transfer_started()
-        engine = Engine(ep1, ep2, cfg)
-        status = engine.run()
-        if cfg.statistics:
-            _statistics(engine)
-    finally:
-        for ep in (ep1, ep2):
-            if ep is not None:
-                ep.close()
-        release_locks()
-    failures = [ep.failure for ep in (ep1, ep2) if ep.failure]
-    return status or (failures[0] if failures else 0)
+    return Run(cfg, first, second, rt).execute()
 
 
-def _statistics(engine: Engine) -> None:
+def _statistics(session: Session) -> None:
     """--statistics: bytes moved each way, printed to stderr at exit."""
-    for p in engine.pumps:
+    for p in session.pumps:
         way = "left to right" if p.tag == ">" else "right to left"
-        _stderr(f"{log.LOG.progname} statistics: {way}: {p.moved} bytes")
+        _stderr(f"{log.current().progname} statistics: {way}: {p.moved} bytes")
 
 
 def _stderr(line: str) -> None:
@@ -170,7 +301,7 @@ def _analyze(endpoints: tuple[Endpoint, Endpoint]) -> None:
                 tty = " (terminal)" if os.isatty(fd) else ""
             except OSError as exc:
                 kind, tty = f"unusable ({exc.strerror})", ""
-            _stderr(f"{log.LOG.progname}: address {index}: fd {fd} is a {kind}{tty}")
+            _stderr(f"{log.current().progname}: address {index}: fd {fd} is a {kind}{tty}")
 
 
 def _fd(fd: int | None) -> int:

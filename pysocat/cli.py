@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import sys
 
@@ -193,8 +194,9 @@ def _program_name() -> str:
     return "pysocat" if not name or name.startswith("__main__") else name
 
 
-def _configure_logging(args: dict[str, object]) -> None:
-    log.LOG.configure(
+def _logger(args: dict[str, object]) -> log.Logger:
+    logger = log.Logger()
+    logger.configure(
         verbosity=None if args["--debug"] is None else int(str(args["--debug"])),
         progname=str(args["--log-prefix"] or _program_name()),
         micro=bool(args["--log-micro"]),
@@ -203,16 +205,38 @@ def _configure_logging(args: dict[str, object]) -> None:
         syslog_facility=args["--syslog"],  # type: ignore[arg-type]
         mixed_facility=args["--log-mixed"],  # type: ignore[arg-type]
     )
+    return logger
 
 
-def _run(argv: list[str]) -> int:
+def parse_args(argv: list[str]) -> dict[str, object]:
+    """socat's argv -> docopt's dictionary (SocatError for a malformed command line)."""
     from docopt import DocoptExit, docopt
 
     try:
-        args = docopt(USAGE, argv=normalise(argv), default_help=False, version=None)
+        args: dict[str, object] = docopt(USAGE, argv=normalise(argv), default_help=False, version=None)
     except DocoptExit:
         raise SocatError('invalid command line; use option "-h" for help') from None
-    _configure_logging(args)
+    return args
+
+
+def addresses_of(args: dict[str, object]) -> list[str]:
+    """The two address arguments (SocatError unless there are exactly two)."""
+    addresses: list[str] = args["<address>"]  # type: ignore[assignment]
+    if len(addresses) != 2:
+        raise SocatError(f'exactly 2 addresses required (there are {len(addresses)}); use option "-h" for help')
+    return addresses
+
+
+TERMINATING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _raise_signal(signum: int, frame: object) -> None:
+    raise SignalExit(signum)
+
+
+def _run(argv: list[str]) -> int:
+    args = parse_args(argv)
+    log.use(_logger(args))
     if args["--version"]:
         from .version import version_text
 
@@ -224,28 +248,31 @@ def _run(argv: list[str]) -> int:
         sys.stdout.write(help_text(int(str(args["--help"]))))
         return 0
     cfg = build_config(args)
-    addresses: list[str] = args["<address>"]
-    if len(addresses) != 2:
-        raise SocatError(f'exactly 2 addresses required (there are {len(addresses)}); use option "-h" for help')
+    addresses = addresses_of(args)
     from .addresses.stdio import guard_standard_fds
-    from .app import install_signal_handlers, relay
+    from .app import Run
+    from .core.runtime import Runtime
     from .spec import parse
 
     guard_standard_fds()
     first, second = parse(addresses[0]), parse(addresses[1])
-    install_signal_handlers()
-    status = relay(cfg, first, second)
+    rt = Runtime(log.current(), cfg.env_prefix, splice=not os.environ.get("PYSOCAT_NO_SPLICE"),
+                 prefork=not os.environ.get("PYSOCAT_NO_PREFORK"))
+    run = Run(cfg, first, second, rt)
+    saved = {sig: signal.signal(sig, _raise_signal) for sig in TERMINATING}
+    try:
+        status = run.execute()
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
     log.notice(f"exiting with status {status}")
-    from .listen import IN_FORK_CHILD
-
-    if IN_FORK_CHILD:  # a per-connection child: skip interpreter teardown
-        os._exit(status)
     return status
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run pysocat with ``argv`` (default: sys.argv[1:]); return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
+    token = log.use(log.current())
     try:
         return _run(argv)
     except QuietExit as done:
@@ -265,3 +292,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         log.error(f"internal error: {type(exc).__name__}: {exc}")
         return 1
+    finally:
+        log.current().close()
+        log.restore(token)

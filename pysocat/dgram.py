@@ -19,10 +19,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from . import environment, log
-from .endpoint import Conversions, Endpoint, Shut
+from . import log
+from .core.admission import PeerCheck, env_ip
+from .core.endpoint import Conversions, Endpoint, Shut
+from .core.serve import ChildTracker
 from .errors import SocatError
-from .listen import ChildTracker, PeerCheck, env_ip, mark_child
 from .options import OptionSet, Phase
 from .registry import OpenContext
 from .sockets import sockaddr_text
@@ -62,7 +63,7 @@ class DgramEndpoint(Endpoint):
         self.initial: deque[bytes] = initial if initial is not None else deque()
         self.oneshot = oneshot  # EOF once ``initial`` is read
         self.skip_ip = skip_ip  # raw IPv4: strip the IP header from what is read
-        self.chatty = log.LOG.enabled("I")
+        self.chatty = log.current().enabled("I")
         self.rconv = self.conv.copy()  # private: a oneshot EOF flips null_eof
         if self.initial or self.oneshot:
             self.r_pollable = False  # the engine must ask us even when the socket is quiet
@@ -226,7 +227,6 @@ def fork_child(tracker: ChildTracker) -> bool:
     """Fork; True in the child (reaping machinery dropped), False in the parent."""
     pid = os.fork()
     if pid == 0:
-        mark_child()
         tracker.in_child()
         return True
     tracker.children.add(pid)
@@ -245,7 +245,7 @@ def _ifname(index: int) -> str:
 
 
 def _env(ctx: OpenContext, values: dict[str, str]) -> None:
-    environment.export(ctx.cfg.env_prefix, values)
+    ctx.rt.export(values)
 
 
 def anc_items(anc: list[tuple[int, int, bytes]]) -> list[tuple[str, str, str, str]]:

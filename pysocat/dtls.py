@@ -35,7 +35,7 @@ from typing import Any
 from OpenSSL import SSL
 
 from . import log
-from .endpoint import Endpoint, SessionEndpoint, Shut
+from .core.endpoint import Endpoint, SessionEndpoint, Shut
 from .errors import SocatError, SpecError
 from .options import OptionSet
 from .registry import OpenContext, lookup
@@ -516,7 +516,9 @@ def open_client(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> E
 
     def attempt() -> Endpoint:
         note.code = None
-        ep = _wrap(ctx, udp_open(ctx, params, opts), context, False, sni, opts, note)
+        plain = udp_open(ctx, params, opts)
+        assert isinstance(plain, Endpoint)  # a datagram client, never a listener
+        ep = _wrap(ctx, plain, context, False, sni, opts, note)
         if verify:
             peer = peer_cert(ep.dtls.obj)
             if not peer:
@@ -534,6 +536,7 @@ def open_server(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> E
     cn = opts.get("openssl-commonname")
     opts.get("openssl-snihost"), opts.get("openssl-no-sni")
     plain = lookup("UDP-LISTEN").opener(ctx, params, opts)
+    assert isinstance(plain, Endpoint)  # UDP-LISTEN serves in its opener (not an Acceptor yet)
     ep = _wrap(ctx, plain, context, True, None, opts, note)
     if verify and cn:
         peer = peer_cert(ep.dtls.obj)

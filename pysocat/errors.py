@@ -16,6 +16,11 @@ class SpecError(SocatError):
     """The text of an address or an option is malformed."""
 
 
+#: the public names (``pysocat.Error``, ``pysocat.AddressError``) of the same family
+Error = SocatError
+AddressError = SpecError
+
+
 class QuietExit(Exception):
     """End the run with ``status`` after the reason was already logged (no E line)."""
 

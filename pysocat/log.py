@@ -1,4 +1,10 @@
-"""socat-style log lines: ``YYYY/MM/DD HH:MM:SS name[pid] L message``."""
+"""socat-style log lines: ``YYYY/MM/DD HH:MM:SS name[pid] L message``.
+
+Each relay has its own :class:`Logger` (its runtime's).  The module functions
+(``log.info(...)``) write to the logger of the relay running in this thread or
+context (:func:`use`), so openers and the engine need not pass it around; a
+library relay's logger hands records to the standard ``logging`` module.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import os
 import socket
 import sys
 import time
+from contextvars import ContextVar, Token
 from typing import TextIO
 
 LEVELS = "DINWEF"  # index = severity: D=0 .. F=5
@@ -13,7 +20,7 @@ _LEVEL_FOR_D = {0: "E", 1: "N", 2: "N", 3: "I", 4: "D"}
 
 
 class Logger:
-    """Process-wide logger with socat's level letters and destinations."""
+    """One relay's logger with socat's level letters and destinations."""
 
     def __init__(self) -> None:
         self.progname = "pysocat"
@@ -24,6 +31,7 @@ class Logger:
         self.syslog_facility: str | None = None
         self._syslog_ready = False
         self.mixed_facility: str | None = None
+        self.owned: TextIO | None = None  # a -lf file this logger opened (closed by close())
 
     def configure(
         self,
@@ -48,10 +56,27 @@ class Logger:
         self.hostname = socket.gethostname().split(".")[0] if with_host else None
         if logfile is not None:
             self.stream = open(logfile, "a", buffering=1, encoding="utf-8", errors="replace")
+            self.owned = self.stream
         if syslog_facility is not None:
             self.syslog_facility = syslog_facility or "daemon"
             self.stream = None
         self.mixed_facility = mixed_facility
+
+    def close(self) -> None:
+        """Close a log file this logger opened (-lf); later lines are dropped."""
+        if self.owned is not None:
+            try:
+                self.owned.close()
+            except OSError:
+                pass
+            if self.stream is self.owned:
+                self.stream = None
+            self.owned = None
+        if self._syslog_ready:
+            import syslog
+
+            syslog.closelog()
+            self._syslog_ready = False
 
     def transfer_started(self) -> None:
         """-lm: stderr while starting, syslog from the transfer phase on."""
@@ -105,29 +130,68 @@ class Logger:
         syslog.syslog(prio, f"{level} {message}")
 
 
-LOG = Logger()
+
+class StdlibLogger(Logger):
+    """A library relay's logger: records go to ``logging.getLogger("pysocat")`` with socat's text."""
+
+    _LEVELS = {"D": 10, "I": 20, "N": 20, "W": 30, "E": 40, "F": 50}
+
+    def __init__(self, name: str = "pysocat") -> None:
+        super().__init__()
+        import logging
+
+        self.target = logging.getLogger(name)
+        self.threshold = 0  # the logging module decides what is shown
+
+    def enabled(self, level: str) -> bool:
+        return self.target.isEnabledFor(self._LEVELS[level])
+
+    def log(self, level: str, message: str) -> None:
+        self.target.log(self._LEVELS[level], message)
+
+
+_CURRENT: ContextVar[Logger | None] = ContextVar("pysocat_logger", default=None)
+
+
+def current() -> Logger:
+    """The logger of the relay running in this thread (a new stderr logger otherwise)."""
+    logger = _CURRENT.get()
+    if logger is None:
+        logger = Logger()
+        _CURRENT.set(logger)
+    return logger
+
+
+def use(logger: Logger) -> Token[Logger | None]:
+    """Make ``logger`` the current one in this context; returns the token for :func:`restore`."""
+    return _CURRENT.set(logger)
+
+
+def restore(token: Token[Logger | None]) -> None:
+    """Undo :func:`use`."""
+    _CURRENT.reset(token)
 
 
 def debug(msg: str) -> None:
     """Log at D level."""
-    LOG.log("D", msg)
+    current().log("D", msg)
 
 
 def info(msg: str) -> None:
     """Log at I level."""
-    LOG.log("I", msg)
+    current().log("I", msg)
 
 
 def notice(msg: str) -> None:
     """Log at N level."""
-    LOG.log("N", msg)
+    current().log("N", msg)
 
 
 def warn(msg: str) -> None:
     """Log at W level."""
-    LOG.log("W", msg)
+    current().log("W", msg)
 
 
 def error(msg: str) -> None:
     """Log at E level."""
-    LOG.log("E", msg)
+    current().log("E", msg)

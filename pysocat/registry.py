@@ -12,7 +12,9 @@ from .options import OptionSet, resolve
 
 if TYPE_CHECKING:
     from .config import Config
-    from .endpoint import Endpoint
+    from .core.acceptor import Acceptor
+    from .core.endpoint import Endpoint
+    from .core.runtime import Runtime
     from .spec import AddressSpec
 
 
@@ -27,15 +29,18 @@ class Dir(Flag):
 class OpenContext:
     """What an opener needs besides its parameters and options."""
 
-    def __init__(self, cfg: Config, index: int, direction: Dir, spec: AddressSpec, peer: Endpoint | None = None) -> None:
+    def __init__(self, cfg: Config, index: int, direction: Dir, spec: AddressSpec, rt: Runtime,
+                 peer: Endpoint | None = None) -> None:
         self.cfg = cfg
+        self.rt = rt  # the session's runtime: logger, exported variables, switches
         self.index = index
         self.direction = direction
         self.spec = spec
         self.peer = peer  # the first address, already open, when opening the second
 
 
-Opener = Callable[[OpenContext, tuple[str, ...], OptionSet], "Endpoint"]
+Opener = Callable[[OpenContext, tuple[str, ...], OptionSet], "Endpoint | Acceptor"]
+EndpointOpener = Callable[[OpenContext, tuple[str, ...], OptionSet], "Endpoint"]  # never a listener
 
 
 class AddressType(NamedTuple):
@@ -52,6 +57,7 @@ class AddressType(NamedTuple):
     directions: Dir = Dir.BOTH
     checks: tuple[Callable[[str], object] | None, ...] = ()
     syntax: str = ""  # the head syntax when an optional parameter is not the last one
+    serves: bool = False  # a listener whose opener returns an Acceptor (fork, concurrent, the library)
 
     def usage(self) -> str:
         """socat's head syntax, e.g. ``tcp-connect:<host>:<port>``."""
@@ -81,6 +87,7 @@ def register(
     directions: Dir = Dir.BOTH,
     checks: tuple[Callable[[str], object] | None, ...] = (),
     syntax: str = "",
+    serves: bool = False,
 ) -> AddressType:
     """Add a keyword (and aliases); refuses duplicates loudly."""
     row = AddressType(
@@ -95,6 +102,7 @@ def register(
         directions,
         checks,
         syntax,
+        serves,
     )
     for key in (row.name, *row.aliases):
         if key in _TYPES:
@@ -112,11 +120,12 @@ def _load() -> None:
 
 def lookup(keyword: str, shown: str | None = None) -> AddressType:
     """The row for a keyword or alias; SpecError (naming ``shown``) for an unknown one."""
-    from .addresses import load_next
+    from .addresses import load_until
 
     key = keyword.upper()
     row = _TYPES.get(key)
-    while row is None and load_next():  # families load on demand, most used first
+    if row is None:  # families load on demand, most used first
+        load_until(lambda: key in _TYPES)
         row = _TYPES.get(key)
     if row is None:
         raise SpecError(f'unknown device/address "{keyword if shown is None else shown}"')

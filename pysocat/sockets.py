@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import log
-from .endpoint import Conversions, Endpoint
+from .core.endpoint import Conversions, Endpoint
 from .errors import SocatError, SpecError
 from .options import OptionSet, Phase
 from .registry import OpenContext
@@ -118,7 +118,7 @@ def resolve(host: str, port: int, family: int, socktype: int, passive: bool = Fa
 
 
 def new_socket(family: int, socktype: int, opts: OptionSet, proto: int = 0) -> socket.socket:
-    """socket() plus the options of phase PASTSOCKET."""
+    """socket() plus the options of phases FD, PASTSOCKET and PREBIND (all before any bind)."""
     try:
         sock = socket.socket(family, socktype, proto)
     except OSError as exc:
@@ -126,6 +126,7 @@ def new_socket(family: int, socktype: int, opts: OptionSet, proto: int = 0) -> s
     try:
         opts.apply(Phase.FD, sock.fileno())
         opts.apply(Phase.PASTSOCKET, sock.fileno())
+        opts.apply(Phase.PREBIND, sock.fileno())
     except BaseException:
         sock.close()
         raise
@@ -306,7 +307,7 @@ def connect_inet(ctx: OpenContext, host: str, port: int, family: int, opts: Opti
 
     sock = with_retry(opts, attempt)
     opts.apply(Phase.PASTCONNECT, sock.fileno())
-    if log.LOG.enabled("N"):
+    if log.current().enabled("N"):
         log.notice(f"successfully connected from local address {sockaddr_text(family_of(sock), sock.getsockname())}")
     return stream_endpoint(sock, opts, ctx.spec.text)
 

@@ -14,9 +14,10 @@ import ssl
 from collections.abc import Callable
 from typing import TypeVar
 
-from . import environment, log
+from . import log
 from .addresses.tcp import tcp_connector, tcp_listener
-from .endpoint import Endpoint, SessionEndpoint, Shut
+from .core.acceptor import Acceptor
+from .core.endpoint import Endpoint, SessionEndpoint, Shut
 from .errors import SocatError, SpecError
 from .options import OptionSet
 from .registry import OpenContext, Opener
@@ -290,7 +291,7 @@ def set_peer_env(ctx: OpenContext, cert: dict) -> None:  # type: ignore[type-arg
     for rdn in cert.get("subject", ()):
         for key, value in rdn:
             values.setdefault(key.upper(), value)
-    environment.export(ctx.cfg.env_prefix, {f"OPENSSL_X509_{key}": value for key, value in values.items()})
+    ctx.rt.export({f"OPENSSL_X509_{key}": value for key, value in values.items()})
 
 
 def _handshake_timeout(ctx: OpenContext, opts: OptionSet) -> float | None:
@@ -360,17 +361,22 @@ def _client(base: int) -> Opener:
 def _server(base: int) -> Opener:
     tcp_open = tcp_listener(base)
 
-    def open_openssl_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+    def open_openssl_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Acceptor:
         tls_ctx, verify = make_context(opts, server=True)
         cn = opts.get("openssl-commonname")
         opts.get("openssl-snihost"), opts.get("openssl-no-sni")
-        plain = tcp_open(ctx, params, opts)
-        ep = _wrap(ctx, plain, tls_ctx, True, None, opts)
-        if verify and cn:
-            peer = ep.tls.obj.getpeercert()
-            if not peer or not name_matches(peer, cn):
-                ep.close()
-                raise SocatError(f'certificate is valid but its commonName does not match hostname "{cn}"')
-        return ep
+        acceptor = tcp_open(ctx, params, opts)
+        assert isinstance(acceptor, Acceptor)
+
+        def handshake(peer_ctx: OpenContext, plain: Endpoint) -> Endpoint:
+            ep = _wrap(peer_ctx, plain, tls_ctx, True, None, opts)
+            if verify and cn:
+                peer = ep.tls.obj.getpeercert()
+                if not peer or not name_matches(peer, cn):
+                    ep.close()
+                    raise SocatError(f'certificate is valid but its commonName does not match hostname "{cn}"')
+            return ep
+
+        return acceptor.then(handshake)
 
     return open_openssl_listen

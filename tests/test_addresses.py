@@ -125,7 +125,15 @@ def talk(port: int, data: bytes, host: str = "127.0.0.1", family: int = socket.A
 def talk_unix(path: str, data: bytes, abstract: bool = False, timeout: float = 10) -> bytes:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
         c.settimeout(timeout)
-        c.connect(("\0" + path) if abstract else path)
+        deadline = time.monotonic() + timeout
+        while True:  # the path appears at bind(), a moment before listen()
+            try:
+                c.connect(("\0" + path) if abstract else path)
+                break
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         c.sendall(data)
         c.shutdown(socket.SHUT_WR)
         out = bytearray()

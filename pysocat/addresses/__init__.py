@@ -7,6 +7,7 @@ TLS families (less start-up time and memory).  Listing every type loads them all
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
 
 FAMILIES = (
@@ -14,20 +15,20 @@ FAMILIES = (
     "openssl", "proxy", "socks", "socket_generic", "rawip", "interface", "tun",
 )
 
-_loaded = 0
 
 
-def load_next() -> bool:
-    """Import the next family not loaded yet; False when all are."""
-    global _loaded
-    if _loaded >= len(FAMILIES):
-        return False
-    import_module(f"{__name__}.{FAMILIES[_loaded]}")
-    _loaded += 1
-    return True
+def load_until(found: Callable[[], bool]) -> None:
+    """Import families in order until ``found()`` is true (or all are loaded).
+
+    No counter is kept: importing a loaded module is a dictionary lookup, and
+    the import lock runs each family's registrations once, from any thread.
+    """
+    for family in FAMILIES:
+        if found():
+            return
+        import_module(f"{__name__}.{family}")
 
 
 def load_all() -> None:
     """Import every family (for -h, the docs check and unknown keywords)."""
-    while load_next():
-        pass
+    load_until(lambda: False)

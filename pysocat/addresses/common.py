@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..endpoint import Conversions, Endpoint
+from ..core.endpoint import Conversions, Endpoint
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext
 
@@ -29,6 +29,8 @@ def fd_endpoint(
         assert fd is not None
         opts.apply(Phase.FD, fd)
         opts.apply(Phase.LATE, fd)
-    return Endpoint(
+    ep = Endpoint(
         name=ctx.spec.text, rfd=rfd, wfd=wfd, datagram=datagram, conv=Conversions.from_options(opts), keep_fds=keep
     )
+    ep.borrowed = ctx.rt.library
+    return ep

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from ..endpoint import Endpoint
+from ..core.endpoint import Endpoint
 from ..errors import SocatError
 from ..options import OptionSet
 from ..registry import OpenContext, register

@@ -19,8 +19,8 @@ import socket
 import time
 from collections.abc import Callable
 
-from .. import __version__, environment, log, privileges, termios_opts
-from ..endpoint import Conversions, Endpoint, Shut
+from .. import __version__, log, privileges, termios_opts
+from ..core.endpoint import Conversions, Endpoint, Shut
 from ..errors import SocatError
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, register
@@ -67,7 +67,7 @@ class ChildEndpoint(Endpoint):
         assert status is not None
         code = os.waitstatus_to_exitcode(status)
         how = f"on signal {-code}" if code < 0 else f"with status {code}"
-        log.LOG.log("I" if code == 0 else "W", f"waitpid(): child {pid} exited {how}")
+        log.current().log("I" if code == 0 else "W", f"waitpid(): child {pid} exited {how}")
 
 
 def _wait(pid: int, timeout: float | None) -> int | None:
@@ -172,8 +172,8 @@ def _report(fd: int, code: int, message: str) -> None:
 
 
 def _child_env(ctx: OpenContext) -> dict[str, str]:
-    env = environment.for_program()
-    for prefix in {ctx.cfg.env_prefix, "SOCAT"}:
+    env = ctx.rt.program_env()
+    for prefix in {ctx.rt.env_prefix, "SOCAT"}:
         env[f"{prefix}_PID"] = str(os.getpid())
         env[f"{prefix}_PPID"] = str(os.getppid())
         env[f"{prefix}_VERSION"] = __version__

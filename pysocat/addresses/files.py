@@ -6,7 +6,7 @@ import os
 import stat
 
 from .. import log
-from ..endpoint import Endpoint
+from ..core.endpoint import Endpoint
 from ..errors import SocatError
 from ..options import OptionSet
 from ..registry import Dir, OpenContext, register

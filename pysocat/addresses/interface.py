@@ -12,8 +12,8 @@ from __future__ import annotations
 import socket
 
 from .. import log
+from ..core.endpoint import Endpoint
 from ..dgram import make_endpoint
-from ..endpoint import Endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase
 from ..registry import OpenContext, register

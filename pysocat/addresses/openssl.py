@@ -12,14 +12,15 @@ from __future__ import annotations
 import importlib.util
 import socket
 
-from ..endpoint import Endpoint
+from ..core.acceptor import Acceptor
+from ..core.endpoint import Endpoint
 from ..options import OptionSet
 from ..registry import OpenContext, Opener, register
 from ..sockets import parse_port
 
 
 def _lazy(server: bool, base: int) -> Opener:
-    def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+    def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint | Acceptor:
         method = opts.values.get("openssl-method")
         if HAVE_DTLS and isinstance(method, str) and method.strip().upper().startswith("DTLS"):
             return _lazy_dtls(server)(ctx, params, opts)  # as socat: a DTLS method makes it DTLS over UDP
@@ -35,7 +36,7 @@ _L = "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,TCP,IPAPP,OPENSSL"
 register("OPENSSL", ("host", "port"), _C, _lazy(False, socket.AF_UNSPEC), "OPENSSL-CONNECT", "SSL",
          checks=(None, parse_port), features=("OPENSSL",), help="TLS client (verifies the server by default)")
 register("OPENSSL-LISTEN", ("port",), _L, _lazy(True, socket.AF_UNSPEC), "SSL-L", checks=(parse_port,),
-         help="TLS server (requires a client certificate unless verify=0)")
+         help="TLS server (requires a client certificate unless verify=0)", serves=True)
 
 
 # --- DTLS (issue 6): only with pyOpenSSL, the optional extra "dtls" ----------------------------

@@ -13,7 +13,7 @@ import socket
 
 from .. import log
 from ..boundedio import Bounded, shown
-from ..endpoint import Endpoint
+from ..core.endpoint import Endpoint
 from ..errors import SocatError
 from ..options import OptionSet
 from ..registry import OpenContext, Opener, register

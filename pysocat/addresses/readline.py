@@ -18,7 +18,7 @@ import re
 import termios
 
 from .. import log, termios_opts
-from ..endpoint import Conversions, Endpoint
+from ..core.endpoint import Conversions, Endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase
 from ..registry import OpenContext, register

@@ -14,10 +14,12 @@ import struct
 from typing import Any
 
 from .. import log
+from ..core.acceptor import Acceptor
+from ..core.admission import peer_filter
+from ..core.endpoint import Endpoint
+from ..core.serve import ChildTracker
 from ..dgram import filter_for, fork_child, make_endpoint, packet_env, peer_env, same_host, screen, wait_packet
-from ..endpoint import Endpoint
 from ..errors import SocatError, SpecError
-from ..listen import ChildTracker, accept_peer, peer_filter
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
 from ..sockets import bind_socket, connected, listening, new_socket, sockaddr_text, stream_endpoint
@@ -97,15 +99,15 @@ def _connect(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endp
     return stream_endpoint(sock, opts, ctx.spec.text, datagram=sock.type != socket.SOCK_STREAM)
 
 
-def _listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+def _listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Acceptor:
     domain, proto = parse_int(params[0], "domain"), parse_int(params[1], "protocol")
     addr = to_sockaddr(domain, dalan(params[2]))
 
     sock = listening(opts, lambda: _socket(domain, socket.SOCK_STREAM, proto, opts), addr,
                      opts.get("backlog", socket.SOMAXCONN))
     log.notice(f"listening on {sockaddr_text(domain, sock.getsockname())}")
-    conn = accept_peer(ctx, sock, opts, peer_filter(opts, domain))
-    return stream_endpoint(conn, opts, ctx.spec.text)
+    return Acceptor(sock, opts, peer_filter(opts, domain),
+                    lambda peer_ctx, conn: stream_endpoint(conn, opts, peer_ctx.spec.text))
 
 
 def _params(params: tuple[str, ...]) -> tuple[int, int, int, bytes]:
@@ -169,7 +171,7 @@ _G = "FD,SOCKET"
 register("SOCKET-CONNECT", ("domain", "protocol", "remote-address"), _G + ",CHILD,RETRY", _connect,
          features=("GENERICSOCKET",), help="connect a stream socket of any domain to a raw socket address")
 register("SOCKET-LISTEN", ("domain", "protocol", "local-address"), _G + ",LISTEN,CHILD,RETRY,RANGE", _listen,
-         help="listen on a stream socket of any domain at a raw socket address")
+         help="listen on a stream socket of any domain at a raw socket address", serves=True)
 register("SOCKET-SENDTO", ("domain", "type", "protocol", "remote-address"), _G, _sender(False),
          help="send datagrams of any domain and type to a raw socket address")
 register("SOCKET-RECVFROM", ("domain", "type", "protocol", "local-address"), _G + ",CHILD,RANGE", _recvfrom,

@@ -15,7 +15,7 @@ import struct
 
 from .. import log
 from ..boundedio import Bounded
-from ..endpoint import Endpoint
+from ..core.endpoint import Endpoint
 from ..errors import SocatError, SpecError
 from ..options import OptionSet
 from ..registry import OpenContext, Opener, register

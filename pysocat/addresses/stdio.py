@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ..endpoint import Endpoint
+from ..core.endpoint import Endpoint
 from ..errors import SocatError, SpecError
 from ..options import OptionSet
 from ..registry import Dir, OpenContext, Opener, register

@@ -6,10 +6,11 @@ import os
 import socket
 
 from .. import log
-from ..endpoint import Endpoint
-from ..listen import accept_peer, peer_filter
+from ..core.acceptor import Acceptor
+from ..core.admission import peer_filter
+from ..core.endpoint import Endpoint
 from ..options import OptionSet
-from ..registry import OpenContext, Opener, register
+from ..registry import EndpointOpener, OpenContext, Opener, register
 from ..sockets import (
     bind_address,
     connect_inet,
@@ -23,7 +24,7 @@ from ..sockets import (
 )
 
 
-def _connector(base: int) -> Opener:
+def _connector(base: int) -> EndpointOpener:
     def open_tcp(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
         host, port = params[0], parse_port(params[1])
         family = pick_family(base, opts, ctx)
@@ -33,7 +34,7 @@ def _connector(base: int) -> Opener:
 
 
 def _listener(base: int) -> Opener:
-    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Acceptor:
         port = parse_port(params[0])
         family = pick_family(base, opts, ctx)
         bind_text = opts.get("bind")
@@ -46,8 +47,8 @@ def _listener(base: int) -> Opener:
         backlog = opts.get("backlog", socket.SOMAXCONN)
         sock = listening(opts, lambda: new_socket(family, socket.SOCK_STREAM, opts), addr, backlog)
         log.notice(f"listening on {sockaddr_text(family, sock.getsockname())}")
-        conn = accept_peer(ctx, sock, opts, peer_filter(opts, family))
-        return stream_endpoint(conn, opts, ctx.spec.text)
+        return Acceptor(sock, opts, peer_filter(opts, family),
+                        lambda peer_ctx, conn: stream_endpoint(conn, opts, peer_ctx.spec.text))
 
     return open_listen
 
@@ -61,11 +62,11 @@ register("TCP4", ("host", "port"), _C.replace(",IP6", ""), _connector(socket.AF_
 register("TCP6", ("host", "port"), _C.replace(",IP4", ""), _connector(socket.AF_INET6), "TCP6-CONNECT", checks=(None, parse_port),
          help="TCP client over IPv6")
 register("TCP-LISTEN", ("port",), _L, _listener(socket.AF_UNSPEC), "TCP-L", checks=(parse_port,),
-         features=("LISTEN", "LIBWRAP", "RETRY"), help="TCP server")
+         features=("LISTEN", "LIBWRAP", "RETRY"), help="TCP server", serves=True)
 register("TCP4-LISTEN", ("port",), _L.replace(",IP6", ""), _listener(socket.AF_INET), "TCP4-L", checks=(parse_port,),
-         help="TCP server over IPv4")
+         help="TCP server over IPv4", serves=True)
 register("TCP6-LISTEN", ("port",), _L.replace(",IP4", ""), _listener(socket.AF_INET6), "TCP6-L", checks=(parse_port,),
-         help="TCP server over IPv6")
+         help="TCP server over IPv6", serves=True)
 
 # Hooks for families layered on a TCP connection (OPENSSL, PROXY, SOCKS): the same
 # client and listener openers, returning a plain TCP endpoint whose ``sock`` they wrap.

@@ -14,7 +14,7 @@ import os
 import socket
 
 from .. import log
-from ..endpoint import Endpoint
+from ..core.endpoint import Endpoint
 from ..errors import SocatError, SpecError
 from ..options import IFF_FLAGS, OptionSet
 from ..registry import OpenContext, register

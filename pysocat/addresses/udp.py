@@ -19,6 +19,9 @@ from collections import deque
 from typing import Any, NamedTuple
 
 from .. import log
+from ..core.admission import PeerCheck, peer_filter
+from ..core.endpoint import Endpoint
+from ..core.serve import ChildTracker
 from ..dgram import (
     DgramEndpoint,
     Packet,
@@ -32,9 +35,7 @@ from ..dgram import (
     screen,
     wait_packet,
 )
-from ..endpoint import Endpoint
 from ..errors import SocatError, SpecError
-from ..listen import ChildTracker, PeerCheck, peer_filter
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
 from ..sockets import (

@@ -7,9 +7,10 @@ import os
 import socket
 
 from .. import log
-from ..endpoint import Endpoint
+from ..core.acceptor import Acceptor
+from ..core.admission import peer_filter
+from ..core.endpoint import Endpoint
 from ..errors import SocatError
-from ..listen import accept_peer, peer_filter
 from ..options import OptionSet, Phase
 from ..registry import OpenContext, Opener, register
 from ..sockets import (
@@ -97,7 +98,7 @@ def _connector(abstract: bool, allow_dgram: bool) -> Opener:
 
 
 def _listener(abstract: bool) -> Opener:
-    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Acceptor:
         path = params[0]
         addr = _address(path, abstract)
         if not abstract:
@@ -115,16 +116,14 @@ def _listener(abstract: bool) -> Opener:
             if not abstract:
                 apply_named(path, named)
             log.notice(f"listening on {sockaddr_text(socket.AF_UNIX, addr)}")
-            conn = accept_peer(ctx, sock, opts, peer_filter(opts, socket.AF_UNIX))
         except BaseException:
             sock.close()
             if cleanup:
                 cleanup()
             raise
-        ep = unix_endpoint(conn, opts, ctx.spec.text)
-        if cleanup:
-            ep.cleanups.append(cleanup)
-        return ep
+        return Acceptor(sock, opts, peer_filter(opts, socket.AF_UNIX),
+                        lambda peer_ctx, conn: unix_endpoint(conn, opts, peer_ctx.spec.text),
+                        [cleanup] if cleanup else [])
 
     return open_listen
 
@@ -133,12 +132,13 @@ _U = "FD,SOCKET,NAMED,RETRY,UNIX"
 _UL = "FD,SOCKET,NAMED,LISTEN,CHILD,RETRY,UNIX"
 register("UNIX-CONNECT", ("filename",), _U, _connector(False, False),
          features=("UNIX",), help="connect to a UNIX stream socket")
-register("UNIX-LISTEN", ("filename",), _UL, _listener(False), "UNIX-L", help="listen on a UNIX stream socket")
+register("UNIX-LISTEN", ("filename",), _UL, _listener(False), "UNIX-L", help="listen on a UNIX stream socket",
+         serves=True)
 register("UNIX-CLIENT", ("filename",), _U, _connector(False, True), "UNIX",
          help="connect to a UNIX socket, stream or datagram")
 register("ABSTRACT-CONNECT", ("filename",), _U, _connector(True, False),
          features=("ABSTRACT_UNIXSOCKET",), help="connect to an abstract UNIX stream socket")
 register("ABSTRACT-LISTEN", ("filename",), _UL, _listener(True), "ABSTRACT-L",
-         help="listen on an abstract UNIX stream socket")
+         help="listen on an abstract UNIX stream socket", serves=True)
 register("ABSTRACT-CLIENT", ("filename",), _U, _connector(True, True), "ABSTRACT",
          help="connect to an abstract UNIX socket, stream or datagram")

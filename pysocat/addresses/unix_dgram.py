@@ -11,10 +11,11 @@ import os
 import socket
 
 from .. import log
+from ..core.admission import peer_filter
+from ..core.endpoint import Endpoint
+from ..core.serve import ChildTracker
 from ..dgram import fork_child, make_endpoint, peer_env, screen, wait_packet
-from ..endpoint import Endpoint
 from ..errors import SocatError
-from ..listen import ChildTracker, peer_filter
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
 from ..sockets import (

@@ -134,6 +134,7 @@ class Endpoint:
         self.write_shut = False
         self.zero_copy = True  # False when bytes must pass through userspace (TLS, framing, ...)
         self.failure: int | None = None  # set by close() when the far side failed (exit status to report)
+        self.borrowed = False  # library use: standard and kept fds belong to the host, never replaced
         self._init_pollable()
         self.rconv = self.conv  # conversions applied to bytes read from here
         self.wconv = self.conv  # conversions applied to bytes written here
@@ -185,8 +186,10 @@ class Endpoint:
             self.wfd = None
 
     def _release(self, fd: int) -> None:
-        """Close ``fd``; standard fds are pointed at /dev/null instead."""
+        """Close ``fd``; standard fds are pointed at /dev/null instead (left alone in a host program)."""
         if fd in STDIO_FDS or fd in self.keep_fds:
+            if self.borrowed:
+                return
             try:
                 null = os.open(os.devnull, os.O_RDWR)
                 os.dup2(null, fd)

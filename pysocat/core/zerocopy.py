@@ -16,9 +16,9 @@ import stat
 import time
 from typing import Any
 
-from . import engine, log
+from .. import log
 from .endpoint import Endpoint
-from .engine import READ, WRITE, Pump, _io_error
+from .pump import READ, WRITE, Pump, _io_error
 
 CHUNK = 1 << 20  # bytes the private pipe holds on a bulk stream (F_SETPIPE_SZ; may be capped by the kernel)
 START = 1 << 16  # a new pipe's default size: short connections never pay for a big one
@@ -234,5 +234,4 @@ def make_pump(src: Endpoint, dst: Endpoint, *args: Any) -> Pump:
     return SplicePump(src, dst, *args)
 
 
-if hasattr(os, "splice"):
-    engine.FAST_PUMP = make_pump
+AVAILABLE = hasattr(os, "splice")  # the session picks these movers only where the kernel has splice()

@@ -15,12 +15,11 @@ import select
 import signal
 import socket
 from collections.abc import Callable
-from typing import Any
 
-from . import log
-from .listen import SIG_DFL, ChildTracker, PeerCheck, admit, mark_child, raw_signal
-from .options import OptionSet
-from .sockets import family_of
+from .. import log
+from ..sockets import family_of
+from .acceptor import Acceptor, Peer
+from .serve import SIG_DFL, ChildTracker, raw_signal
 
 IDLE = 4  # workers kept waiting in accept()
 
@@ -43,11 +42,12 @@ def _load_prctl() -> Callable[[int], None]:
 class WorkerPool:
     """The master side: keeps idle workers; ``serve`` returns only in a worker."""
 
-    def __init__(self, listener: socket.socket, opts: OptionSet, check: PeerCheck, max_children: int | None) -> None:
-        self.listener, self.opts, self.check = listener, opts, check
+    def __init__(self, acceptor: Acceptor) -> None:
+        self.acceptor = acceptor
+        self.listener = listener = acceptor.sock
         # plain ints, so a worker builds its accepted socket without the AddressFamily/SocketKind enums
         self.kind = (family_of(listener), listener.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE), listener.proto)
-        self.max_children = max_children
+        self.max_children = acceptor.max_children
         self.tracker = ChildTracker()
         self.idle: set[int] = set()
         self.ready_r, self.ready_w = os.pipe()
@@ -55,7 +55,7 @@ class WorkerPool:
         self.death_signal = _load_prctl()
         gc.freeze()  # objects made so far stay out of the children's collections (fewer copied pages)
 
-    def serve(self) -> tuple[socket.socket, Any]:
+    def serve(self) -> Peer:
         """Run the master loop; in a worker, return its accepted (conn, peer)."""
         try:
             while True:
@@ -95,11 +95,10 @@ class WorkerPool:
                 self.idle.discard(pid)
                 log.notice(f"forked off child process {pid}")
 
-    def _work(self) -> tuple[socket.socket, Any]:
+    def _work(self) -> Peer:
         gc.disable()  # a worker lives for one connection: no collections, no page copies for them
         self.worker_pid = os.getpid()
         self.idle.clear()
-        mark_child()
         self.tracker.in_child()
         os.close(self.ready_r)
         self.death_signal(signal.SIGTERM)  # an idle worker must not outlive a SIGKILLed master
@@ -117,7 +116,7 @@ class WorkerPool:
                 log.warn(f"accept({self.listener.fileno()}): {exc.strerror}")
                 continue
             conn = socket.socket(*self.kind, fileno=fd)
-            if admit(conn, peer, self.opts, self.check):
+            if self.acceptor.admit(conn, peer):
                 break
         for sig, handler in handlers.items():
             raw_signal(sig, handler)

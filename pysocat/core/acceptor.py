@@ -1,0 +1,105 @@
+"""A listening address, opened: it waits for peers and makes an endpoint per peer.
+
+Listening openers (TCP-LISTEN, UNIX-LISTEN, SOCKET-LISTEN, OPENSSL-LISTEN, ...)
+return an :class:`Acceptor` instead of an endpoint; :mod:`.serve` decides how
+peers are served (one, a process each, workers ahead of demand, or all in this
+process).  Accepting is split in two, because with ``fork`` the two halves run
+in different processes:
+
+- :meth:`Acceptor.accept` (the listening process): take a connection and screen
+  it (range, sourceport, lowport, tcpwrap, the ACCEPT-phase options);
+- :meth:`Acceptor.open_peer` (the process that serves it): export ``SOCAT_PEER*``
+  and build the endpoint, including slow per-peer work such as a TLS handshake.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from .. import log
+from ..options import OptionSet
+from ..registry import OpenContext
+from .admission import PeerCheck, admit, set_env
+from .endpoint import Endpoint
+
+Peer = tuple[socket.socket, Any]  # an admitted connection and its address
+MakeEndpoint = Callable[[OpenContext, socket.socket], Endpoint]
+Then = Callable[[OpenContext, Endpoint], Endpoint]
+
+
+class Acceptor:
+    """A listening stream socket with its admission rules and per-peer endpoint recipe."""
+
+    def __init__(self, sock: socket.socket, opts: OptionSet, check: PeerCheck, make: MakeEndpoint,
+                 cleanups: list[Callable[[], None]] | None = None) -> None:
+        self.sock = sock
+        self.opts = opts
+        self.check = check
+        self.make = make
+        self.steps: list[Then] = []  # per-peer layers added on top (TLS)
+        self.cleanups = cleanups if cleanups is not None else []
+        self.fork = bool(opts.get("fork", False))
+        self.concurrent = bool(opts.get("concurrent", False))
+        self.max_children: int | None = opts.get("max-children")
+        self.timeout: float | None = opts.get("accept-timeout")
+        self.bound: Any = sock.getsockname()  # the real port of a ``:0`` listener
+        self.closed = False
+        self.listening = True
+        self.drained = False  # the last accept() found nobody waiting
+        sock.setblocking(False)
+
+    def then(self, step: Then) -> Acceptor:
+        """Add a layer that every peer's endpoint passes through (e.g. a TLS handshake)."""
+        self.steps.append(step)
+        return self
+
+    def fileno(self) -> int:
+        """The listening descriptor (wait for it to be readable)."""
+        return self.sock.fileno()
+
+    def accept(self) -> Peer | None:
+        """Take one waiting connection and screen it; None if none was waiting or it was refused."""
+        self.drained = False
+        try:
+            conn, peer = self.sock.accept()
+        except BlockingIOError:
+            self.drained = True
+            return None
+        except InterruptedError:
+            return None
+        except OSError as exc:
+            log.warn(f"accept({self.sock.fileno()}): {exc.strerror}")
+            return None
+        return (conn, peer) if self.admit(conn, peer) else None
+
+    def admit(self, conn: socket.socket, peer: Any) -> bool:
+        """Screen a connection accepted elsewhere (a prefork worker's blocking accept)."""
+        return admit(conn, peer, self.opts, self.check)
+
+    def open_peer(self, ctx: OpenContext, peer: Peer) -> Endpoint:
+        """The endpoint for an admitted peer, with its SOCAT_PEER* variables exported."""
+        conn, address = peer
+        set_env(ctx.rt, conn, address)
+        ep = self.make(ctx, conn)
+        for step in self.steps:
+            ep = step(ctx, ep)
+        return ep
+
+    def stop_listening(self) -> None:
+        """Close the listening socket (no more peers); cleanups wait for :meth:`close`."""
+        self.listening = False
+        self.sock.close()
+
+    def close(self) -> None:
+        """Stop listening and run the cleanups (unlink-close)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.stop_listening()
+        for cleanup in self.cleanups:
+            try:
+                cleanup()
+            except OSError:
+                pass

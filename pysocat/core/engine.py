@@ -1,0 +1,273 @@
+"""The event loop: one epoll set serving any number of sessions and listeners.
+
+Each iteration waits once for every session's descriptors, every watched
+listener and the wakeup pipe, then lets the ready sessions step and plans them
+again.  A session in the common state (every pump waiting to read its own
+source) is served from a fast path: its source fds map straight to their pumps
+and nothing is re-planned until a pump leaves that state.  :meth:`Engine.stop`
+is safe from any thread (it writes to the wakeup pipe, not a signal).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+from collections.abc import Callable
+
+from .. import log
+from ..config import Config
+from ..dump import Dumper
+from ..errors import SocatError
+from .endpoint import Endpoint
+from .pump import Pump
+from .runtime import Runtime
+from .session import Session
+
+EndHook = Callable[[Session, int], None]
+
+
+class Engine:
+    """Drives sessions and listener callbacks until stopped or out of work."""
+
+    def __init__(self, cfg: Config, rt: Runtime, *, contain: bool = False) -> None:
+        self.cfg, self.rt = cfg, rt
+        self.contain = contain  # a failing session ends alone (True) or the error propagates (False)
+        self.dumper = Dumper(cfg.verbose, cfg.hexdump, cfg.raw_lr, cfg.raw_rl)
+        self.poller = select.epoll()
+        self.sessions: set[Session] = set()
+        self.owner: dict[int, Session] = {}  # fd -> the session waiting on it
+        self.fast: dict[int, Pump] = {}  # source fd -> pump, for steady sessions
+        self.dirty: set[Session] = set()
+        self.touched: set[Session] = set()
+        self.timed: set[Session] = set()
+        self.always: set[Session] = set()
+        self.sources: dict[int, Callable[[], None]] = {}  # listeners and the wakeup pipe
+        self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.poller.register(self.wake_r, select.EPOLLIN)
+        self.stopping = False
+        self.on_end: EndHook | None = None
+        self.opened = 0  # sessions ever added
+        self.ended_lr = 0  # bytes of sessions already ended
+        self.ended_rl = 0
+        self.numbers = 0
+
+    # -- what the engine serves -----------------------------------------------------------
+    def session(self, first: Endpoint, second: Endpoint, rt: Runtime | None = None) -> Session:
+        """Start a session between two open endpoints."""
+        self.numbers += 1
+        s = Session(first, second, self.cfg, rt or self.rt, self.dumper, self.numbers)
+        self.sessions.add(s)
+        self.dirty.add(s)
+        self.opened += 1
+        return s
+
+    def watch(self, fd: int, handler: Callable[[], None]) -> None:
+        """Call ``handler`` whenever ``fd`` is readable (a listener)."""
+        self.sources[fd] = handler
+        self.poller.register(fd, select.EPOLLIN)
+
+    def unwatch(self, fd: int) -> None:
+        """Stop watching ``fd``."""
+        if self.sources.pop(fd, None) is not None:
+            try:
+                self.poller.unregister(fd)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """End :meth:`run` soon; callable from any thread or a signal handler."""
+        self.stopping = True
+        try:
+            os.write(self.wake_w, b"!")
+        except OSError:
+            pass
+
+    def stats(self) -> dict[str, int]:
+        """Sessions so far, open now, and bytes moved each way (ended and open sessions)."""
+        lr, rl = self.ended_lr, self.ended_rl
+        for s in list(self.sessions):
+            a, b = s.counters()
+            lr, rl = lr + a, rl + b
+        return {"sessions": self.opened, "open_sessions": len(self.sessions),
+                "bytes_left_to_right": lr, "bytes_right_to_left": rl}
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run_one(self, first: Endpoint, second: Endpoint) -> int:
+        """Serve one session to its end; its status (I/O errors raise SocatError)."""
+        s = self.session(first, second)
+        self.run()
+        return s.status
+
+    def run(self) -> None:
+        """Serve until stopped, or until no session and no listener is left."""
+        monotonic = time.monotonic
+        poll = self.poller.poll
+        fast, owner, sources, touched = self.fast, self.owner, self.sources, self.touched
+        wake = self.wake_r
+        while True:
+            now = monotonic()
+            if self.dirty:
+                self._plan(now)
+            if self.stopping or not (self.sessions or len(sources) > 0):
+                return
+            if self.always:
+                timeout = 0.0
+            elif self.timed:
+                timeout = max(0.0, min(s.deadline or now for s in self.timed) - now)
+            else:
+                timeout = -1.0
+            events = poll(timeout)
+            now = monotonic()
+            for fd, ev in events:
+                pump = fast.get(fd)
+                if pump is not None:
+                    s = pump.session  # type: ignore[attr-defined]
+                    try:
+                        if pump.step_read(now):
+                            s.moved(now)
+                    except SocatError as exc:
+                        self._fail(s, exc)
+                        continue
+                    if not pump.steady():
+                        self._leave_fast(s)
+                        self.dirty.add(s)
+                    continue
+                owned = owner.get(fd)
+                if owned is not None:
+                    owned.ready[fd] = ev
+                    touched.add(owned)
+                elif fd == wake:
+                    self._drain_wake()
+                else:
+                    handler = sources.get(fd)
+                    if handler is not None:
+                        handler()
+            if self.always:
+                touched.update(self.always)
+            for s in self.timed:
+                if s.deadline is not None and s.deadline <= now:
+                    touched.add(s)
+            for s in touched:
+                if s.closed:
+                    continue
+                try:
+                    s.step(now)
+                except SocatError as exc:
+                    self._fail(s, exc)
+                    continue
+                self.dirty.add(s)
+            touched.clear()
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _plan(self, now: float) -> None:
+        dirty, self.dirty = self.dirty, set()
+        for s in dirty:
+            if s.closed:
+                continue
+            while True:
+                status = s.plan(now)
+                if status is not None:
+                    s.status = status
+                    self.end(s)
+                    break
+                if self._sync(s):
+                    break
+            if s.closed:
+                continue
+            (self.always.add if s.always else self.always.discard)(s)
+            (self.timed.add if s.deadline is not None else self.timed.discard)(s)
+            if s.steady:
+                for p in s.pumps:
+                    if not p.done and p.src.rfd is not None:
+                        self.fast[p.src.rfd] = p
+            else:
+                self._leave_fast(s)
+
+    def _leave_fast(self, s: Session) -> None:
+        for p in s.pumps:
+            fd = p.src.rfd
+            if fd is not None and self.fast.get(fd) is p:
+                del self.fast[fd]
+
+    def _sync(self, s: Session) -> bool:
+        """Bring the epoll set in line with what ``s`` wants; False if an fd proved unpollable."""
+        registered, wanted = s.registered, s.wanted
+        for fd in [fd for fd in registered if fd not in wanted]:
+            del registered[fd]
+            if self.owner.get(fd) is s:
+                del self.owner[fd]
+                try:
+                    self.poller.unregister(fd)
+                except OSError:
+                    pass
+        for fd, ev in wanted.items():
+            if registered.get(fd) == ev and self.owner.get(fd) is s:
+                continue
+            stale = self.owner.get(fd)
+            if stale is not None and stale is not s:  # the fd number was closed there and reused here
+                stale.registered.pop(fd, None)
+            try:
+                if fd in registered or stale is not None:
+                    self.poller.modify(fd, ev)
+                else:
+                    self.poller.register(fd, ev)
+            except PermissionError:  # epoll refuses regular files and some devices
+                s.mark_unpollable(fd)
+                return False
+            except FileExistsError:  # an fd number reused after a close: re-arm it
+                self.poller.modify(fd, ev)
+            except FileNotFoundError:  # closed and reused since it was registered: add it anew
+                self.poller.register(fd, ev)
+            registered[fd] = ev
+            self.owner[fd] = s
+        return True
+
+    def end(self, s: Session) -> None:
+        """Take a session out of the loop and close it."""
+        self._leave_fast(s)
+        for fd in list(s.registered):
+            if self.owner.get(fd) is s:
+                del self.owner[fd]
+                try:
+                    self.poller.unregister(fd)
+                except OSError:
+                    pass
+        s.registered.clear()
+        self.sessions.discard(s)
+        self.always.discard(s)
+        self.timed.discard(s)
+        self.dirty.discard(s)
+        self.touched.discard(s)
+        status = s.close()
+        lr, rl = s.counters()
+        self.ended_lr += lr
+        self.ended_rl += rl
+        if self.on_end is not None:
+            self.on_end(s, status)
+
+    def _fail(self, s: Session, exc: SocatError) -> None:
+        if not self.contain:
+            raise exc
+        log.error(exc.message)
+        s.status = exc.status
+        self.end(s)
+
+    def close(self) -> None:
+        """End every session still open and release the loop's own descriptors."""
+        for s in list(self.sessions):
+            self.end(s)
+        for fd in list(self.sources):
+            self.unwatch(fd)
+        self.poller.close()
+        for fd in (self.wake_r, self.wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

@@ -1,0 +1,84 @@
+"""A relay's runtime: what used to be process globals, one object per relay.
+
+The runtime carries the relay's logger, the variables it exports to programs
+it starts (``SOCAT_PEERADDR``, ``SOCAT_OPENSSL_*``, ...), the lock files it
+took, and the switches the CLI (or the library) read once.  Openers reach it
+through their ``OpenContext``; every session gets a child runtime with its own
+exported variables, so concurrent sessions never see each other's peers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ..errors import SocatError
+from ..log import Logger
+
+
+class Runtime:
+    """Per-relay state: logger, exported child variables, locks, switches."""
+
+    def __init__(
+        self,
+        logger: Logger,
+        env_prefix: str = "PYSOCAT",
+        *,
+        splice: bool = True,
+        prefork: bool = True,
+        library: bool = False,
+    ) -> None:
+        self.log = logger
+        self.env_prefix = env_prefix
+        self.splice = splice  # the zero-copy movers may be chosen (PYSOCAT_NO_SPLICE clears it)
+        self.prefork = prefork  # fork listeners keep workers ahead of demand (PYSOCAT_NO_PREFORK clears it)
+        self.library = library  # in a host program: never fork, never touch fds 0-2
+        self.exports: dict[str, str] = {}
+        self.locks: list[str] = []
+
+    def session(self) -> Runtime:
+        """A child runtime for one session: same logger and switches, its own exports."""
+        child = Runtime.__new__(Runtime)
+        child.__dict__.update(self.__dict__)
+        child.exports = dict(self.exports)
+        child.locks = []
+        return child
+
+    # -- variables for started programs -------------------------------------------
+    def export(self, values: dict[str, str]) -> None:
+        """Set ``<prefix>_<key>`` and ``SOCAT_<key>`` for programs this session starts."""
+        for pre in {self.env_prefix, "SOCAT"}:
+            for key, value in values.items():
+                self.exports[f"{pre}_{key}"] = value
+
+    def program_env(self) -> dict[str, str]:
+        """The environment a started program gets: the process's plus everything exported."""
+        env = dict(os.environ)
+        env.update(self.exports)
+        return env
+
+    # -- lock files (-L/-W, lockfile=/waitlock=) ----------------------------------
+    def take_lock(self, path: str, wait: bool) -> None:
+        """Create ``path`` exclusively, failing or waiting while it exists."""
+        while True:
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if not wait:
+                    raise SocatError(f'lock file "{path}" exists') from None
+                time.sleep(0.1)
+                continue
+            except OSError as exc:
+                raise SocatError(f'open("{path}"): {exc.strerror}') from None
+            os.write(fd, f"{os.getpid()}\n".encode())
+            os.close(fd)
+            self.locks.append(path)
+            return
+
+    def release_locks(self) -> None:
+        """Remove the lock files this runtime created."""
+        while self.locks:
+            try:
+                os.unlink(self.locks.pop())
+            except OSError:
+                pass

@@ -1,0 +1,229 @@
+"""Serving a listening address: the strategies, and the only place pysocat forks for peers.
+
+- :func:`serve_single`: one peer, then the listener closes (socat without ``fork``);
+- :func:`serve_forking`: accept in this process, a child process per peer (``fork``);
+- :func:`serve_prefork`: ``fork`` with workers forked ahead of demand (:mod:`.prefork`);
+- :func:`serve_concurrent`: every peer a session of this process's engine (``concurrent``).
+
+A strategy gets the :class:`~.acceptor.Acceptor` and a ``handle`` that serves
+one admitted peer (open the other address, run the session, return its status).
+``os._exit``, SIGCHLD and ``gc.freeze`` live here and in :mod:`.prefork` only.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from .. import log
+from ..errors import QuietExit, SignalExit, SocatError
+from .acceptor import Acceptor, Peer
+from .engine import Engine
+from .session import Session
+
+Handle = Callable[[Peer], int]
+
+_signal: Any = sys.modules["_signal"]  # the C module under signal (typeshed has no stub for it)
+SIG_DFL: Any = _signal.SIG_DFL  # a plain int (signal.SIG_DFL is an enum member, which _signal refuses)
+
+
+def raw_signal(signum: int, handler: Any) -> Any:
+    """signal.signal without its enum wrapping, which makes a fresh fork child copy many pages."""
+    return _signal.signal(signum, handler)
+
+
+class ChildTracker:
+    """Live fork children, reaped when SIGCHLD wakes the loop."""
+
+    def __init__(self) -> None:
+        self.children: set[int] = set()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.old_handler = signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        self.old_wakeup = signal.set_wakeup_fd(self.wake_w)
+
+    def reap(self) -> None:
+        """Collect every exited child without blocking."""
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.children.discard(pid)
+            log.info(f"waitpid(): child {pid} exited with status {os.waitstatus_to_exitcode(status)}")
+
+    def full(self, limit: int | None) -> bool:
+        """Whether ``max-children`` live children are running."""
+        return limit is not None and len(self.children) >= limit
+
+    def in_child(self) -> None:
+        """After fork, in the child: drop the parent's reaping machinery."""
+        signal.set_wakeup_fd(-1)
+        raw_signal(signal.SIGCHLD, SIG_DFL)
+        os.close(self.wake_r)
+        os.close(self.wake_w)
+        self.children.clear()
+
+    def close(self) -> None:
+        """In the parent, when serving ends: put SIGCHLD and the wakeup fd back."""
+        signal.set_wakeup_fd(self.old_wakeup)
+        signal.signal(signal.SIGCHLD, self.old_handler)
+        for fd in (self.wake_r, self.wake_w):
+            os.close(fd)
+
+
+def outcome(run: Callable[[], int]) -> int:
+    """Run a session's work and map how it ended to socat's status, logging as the CLI does."""
+    try:
+        return run()
+    except QuietExit as done:
+        return done.status
+    except SocatError as exc:
+        log.error(exc.message)
+        return exc.status
+    except SignalExit as sig:
+        log.warn(f"exiting on signal {sig.signum}")
+        return 128 + sig.signum
+    except Exception as exc:  # a bug: one line, no traceback
+        log.error(f"internal error: {type(exc).__name__}: {exc}")
+        return 1
+
+
+def child_exit(handle: Handle, peer: Peer) -> NoReturn:
+    """In a per-peer child: serve the peer, then end the process without interpreter teardown."""
+    status = outcome(lambda: handle(peer))
+    log.notice(f"exiting with status {status}")
+    os._exit(status)
+
+
+def wait_for_peer(acceptor: Acceptor, tracker: ChildTracker | None) -> Peer:
+    """Block until an admitted peer arrives (reaping children meanwhile); ``accept-timeout`` ends it."""
+    lfd = acceptor.fileno()
+    while True:
+        waits = [lfd]
+        if tracker is not None:
+            tracker.reap()
+            waits.append(tracker.wake_r)
+            if tracker.full(acceptor.max_children):
+                waits.remove(lfd)
+        try:
+            readable, _w, _x = select.select(waits, [], [], acceptor.timeout)
+        except InterruptedError:
+            continue
+        if not readable:
+            # socat: a W line and a normal end, the option's purpose is to stop waiting
+            log.warn(f"accept: Connection timed out (no peer within {acceptor.timeout} seconds)")
+            raise QuietExit(0)
+        if lfd in readable:
+            peer = acceptor.accept()
+            if peer is not None:
+                return peer
+
+
+def serve_single(acceptor: Acceptor, handle: Handle) -> int:
+    """One peer; the listening socket closes once it is accepted (its cleanups run at the end)."""
+    try:
+        peer = wait_for_peer(acceptor, None)
+        acceptor.stop_listening()
+        return handle(peer)
+    finally:
+        acceptor.close()
+
+
+def serve_forking(acceptor: Acceptor, handle: Handle) -> int:
+    """socat's ``fork``: accept here, serve each peer in a child process; never returns normally."""
+    tracker = ChildTracker()
+    try:
+        while True:
+            peer = wait_for_peer(acceptor, tracker)
+            pid = os.fork()
+            if pid == 0:
+                tracker.in_child()
+                acceptor.stop_listening()
+                child_exit(handle, peer)
+            tracker.children.add(pid)
+            log.notice(f"forked off child process {pid}")
+            peer[0].close()
+    finally:  # only the parent gets here: a child ends in os._exit
+        tracker.close()
+        acceptor.close()
+
+
+def serve_prefork(acceptor: Acceptor, handle: Handle) -> int:
+    """``fork`` with workers forked ahead of demand; returns only by an exception in the master."""
+    from .prefork import WorkerPool
+
+    try:
+        peer = WorkerPool(acceptor).serve()  # returns only in a worker
+    except BaseException:
+        acceptor.close()
+        raise
+    child_exit(handle, peer)
+
+
+Opened = tuple[Any, Any, Any]  # (first endpoint, second endpoint, session runtime)
+OpenSession = Callable[[Peer], Opened]
+
+
+def serve_concurrent(acceptor: Acceptor, engine: Engine, open_session: OpenSession,
+                     on_end: Callable[[Session, int], None] | None = None) -> int:
+    """Every peer a session of ``engine``, in this process; ``max-children`` bounds open sessions.
+
+    A session that fails to open or fails later ends alone with its E/W line;
+    the listener keeps serving until the engine is stopped.
+    """
+    limit = acceptor.max_children
+    paused = False
+    fd = acceptor.fileno()
+
+    def on_ready() -> None:
+        nonlocal paused
+        for _ in range(64):  # a burst of peers, without starving open sessions
+            if not acceptor.listening:
+                return
+            if limit is not None and len(engine.sessions) >= limit:
+                engine.unwatch(fd)
+                paused = True
+                return
+            peer = acceptor.accept()
+            if peer is None:
+                if acceptor.drained:
+                    return
+                continue
+            try:
+                first, second, rt = open_session(peer)
+            except SocatError as exc:
+                log.error(exc.message)
+                continue
+            session = engine.session(first, second, rt)
+            log.info(f"session {session.number} started")
+
+    def ended(session: Session, status: int) -> None:
+        nonlocal paused
+        log.info(f"session {session.number} ended with status {status}")
+        if on_end is not None:
+            on_end(session, status)
+        if paused and acceptor.listening:
+            paused = False
+            engine.watch(fd, on_ready)
+
+    engine.on_end = ended
+    engine.watch(fd, on_ready)
+    try:
+        engine.run()
+    finally:
+        engine.unwatch(fd)
+        acceptor.close()
+    return 0

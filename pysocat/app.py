@@ -54,8 +54,8 @@ def _check_concurrent(preps1: list[Prepared], preps2: list[Prepared]) -> None:
             if not opts.values.get("concurrent"):
                 continue
             if index != 1 or len(preps) != 1 or not row.serves:
-                raise SpecError(f'address "{spec.text}": option "concurrent" needs a listening stream address '
-                                "as the first address")
+                raise SpecError(f'address "{spec.text}": option "concurrent" needs a listening or receiving '
+                                "first address")
             if opts.values.get("fork"):
                 raise SpecError('options "fork" and "concurrent" exclude each other')
             bad = _process_wide((spec, row, opts), False)
@@ -201,7 +201,7 @@ class Run:
             return self._serve_concurrent(acceptor, peer_session, 1)
         if not acceptor.fork:
             return serve_single(acceptor, handle)
-        if acceptor.timeout is None and self.rt.prefork:
+        if acceptor.timeout is None and self.rt.prefork and acceptor.preforkable:
             return serve_prefork(acceptor, handle)
         return serve_forking(acceptor, handle)
 

@@ -10,8 +10,6 @@ before it was handed over (``initial``), and whether it ends after them
 
 from __future__ import annotations
 
-import os
-import select
 import socket
 import struct
 import time
@@ -20,10 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import log
+from .core.acceptor import Acceptor, Peer
 from .core.admission import PeerCheck, env_ip
 from .core.endpoint import Conversions, Endpoint, Shut
-from .core.serve import ChildTracker
-from .errors import SocatError
 from .options import OptionSet, Phase
 from .registry import OpenContext
 from .sockets import sockaddr_text
@@ -150,37 +147,6 @@ def recv_packet(sock: socket.socket, bufsize: int, flags: int = 0) -> Packet:
     return data, sender, anc
 
 
-def wait_packet(sock: socket.socket, tracker: ChildTracker | None, max_children: int | None,
-                timeout: float | None = None) -> Packet:
-    """Block until a datagram is there (reaping children meanwhile), then receive it."""
-    sock.setblocking(False)
-    fd = sock.fileno()
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        waits = [fd]
-        if tracker is not None:
-            tracker.reap()
-            waits.append(tracker.wake_r)
-            if max_children is not None and len(tracker.children) >= max_children:
-                waits.remove(fd)
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            readable, _w, _x = select.select(waits, [], [], left)
-        except InterruptedError:
-            continue
-        if not readable and deadline is not None:
-            raise SocatError(f"recvfrom: timeout after {timeout} seconds without a packet")
-        if fd not in readable:
-            continue
-        try:
-            return recv_packet(sock, 65536)
-        except (BlockingIOError, InterruptedError):
-            continue
-        except OSError as exc:
-            log.warn(f"recvmsg({fd}): {exc.strerror}")
-            continue
-
-
 def drain(sock: socket.socket) -> list[Packet]:
     """Every datagram queued on ``sock`` now, without waiting."""
     out: list[Packet] = []
@@ -223,15 +189,64 @@ def same_host(family: int, target: Any, with_port: bool = True) -> Callable[[Any
     return check
 
 
-def fork_child(tracker: ChildTracker) -> bool:
-    """Fork; True in the child (reaping machinery dropped), False in the parent."""
-    pid = os.fork()
-    if pid == 0:
-        tracker.in_child()
-        return True
-    tracker.children.add(pid)
-    log.notice(f"forked off child process {pid}")
-    return False
+# --- serving peers: the first datagram from a sender makes the peer --------------------
+
+Split = Callable[[Packet], tuple[socket.socket, list[bytes]]]
+
+
+class DatagramAcceptor(Acceptor):
+    """A receiving datagram socket (RECVFROM, UDP-LISTEN, DTLS server) as an acceptor.
+
+    RECVFROM peers are answered through a duplicate of the receiving socket
+    (their session ends after the one datagram); UDP-LISTEN peers get a
+    socket of their own from ``split`` (bound to the same address, connected
+    to the peer, with the peer's queued datagrams), so many can be served at once.
+    """
+
+    preforkable = False
+
+    def __init__(self, sock: socket.socket, opts: OptionSet, check: PeerCheck, family: int,
+                 make: Callable[[OpenContext, Peer], Endpoint], *, split: Split | None = None,
+                 cleanups: list[Callable[[], None]] | None = None) -> None:
+        super().__init__(sock, opts, check, make, cleanups)
+        self.family = family
+        self.split = split
+        self.pending: deque[Packet] = deque()  # datagrams of other senders read while batching
+
+    def accept(self) -> Peer | None:
+        """Read one datagram and screen its sender; the peer it makes, or None."""
+        self.drained = False
+        if self.pending:
+            packet = self.pending.popleft()
+        else:
+            try:
+                packet = recv_packet(self.sock, 65536)
+            except BlockingIOError:
+                self.drained = True
+                return None
+            except InterruptedError:
+                return None
+            except OSError as exc:
+                log.warn(f"recvmsg({self.sock.fileno()}): {exc.strerror}")
+                return None
+        data, sender, anc = packet
+        text = sockaddr_text(self.family, sender or "")
+        if self.split is None:
+            log.notice(f"receiving packet from {text}")
+            if not screen(self.check, self.family, sender):
+                return None
+            return Peer(self.sock.dup(), sender, (data,), anc)
+        if not screen(self.check, self.family, sender):
+            return None
+        log.notice(f"accepting {self.kind_name} connection from {text}")
+        conn, batch = self.split(packet)
+        return Peer(conn, sender, tuple(batch), anc)
+
+    kind_name = "UDP"
+
+    def export(self, ctx: OpenContext, peer: Peer) -> None:
+        packet_env(ctx, peer.anc)
+        peer_env(ctx, peer.conn, peer.address)
 
 
 # --- environment for EXEC children --------------------------------------------------

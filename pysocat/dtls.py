@@ -35,6 +35,7 @@ from typing import Any
 from OpenSSL import SSL
 
 from . import log
+from .core.acceptor import Acceptor
 from .core.endpoint import Endpoint, SessionEndpoint, Shut
 from .errors import SocatError, SpecError
 from .options import OptionSet
@@ -530,21 +531,25 @@ def open_client(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> E
     return _retrying(opts, attempt)
 
 
-def open_server(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
-    """OPENSSL-DTLS-SERVER:<port>: UDP-LISTEN (a child per peer with fork), then the handshake."""
+def open_server(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Acceptor:
+    """OPENSSL-DTLS-SERVER:<port>: UDP-LISTEN's acceptor, with the handshake on every peer."""
     context, verify, note = make_context(opts, server=True)
     cn = opts.get("openssl-commonname")
     opts.get("openssl-snihost"), opts.get("openssl-no-sni")
-    plain = lookup("UDP-LISTEN").opener(ctx, params, opts)
-    assert isinstance(plain, Endpoint)  # UDP-LISTEN serves in its opener (not an Acceptor yet)
-    ep = _wrap(ctx, plain, context, True, None, opts, note)
-    if verify and cn:
-        peer = peer_cert(ep.dtls.obj)
-        if not peer or not name_matches(peer, cn):
-            raise _reject(ep, f'certificate is valid but its commonName does not match hostname "{cn}"')
-    return ep
+    acceptor = lookup("UDP-LISTEN").opener(ctx, params, opts)
+    assert isinstance(acceptor, Acceptor)
+
+    def handshake(peer_ctx: OpenContext, plain: Endpoint) -> Endpoint:
+        ep = _wrap(peer_ctx, plain, context, True, None, opts, note)
+        if verify and cn:
+            peer = peer_cert(ep.dtls.obj)
+            if not peer or not name_matches(peer, cn):
+                raise _reject(ep, f'certificate is valid but its commonName does not match hostname "{cn}"')
+        return ep
+
+    return acceptor.then(handshake)
 
 
-OPENERS: dict[bool, Callable[[OpenContext, tuple[str, ...], OptionSet], Endpoint]] = {
+OPENERS: dict[bool, Callable[[OpenContext, tuple[str, ...], OptionSet], Endpoint | Acceptor]] = {
     False: open_client, True: open_server,
 }

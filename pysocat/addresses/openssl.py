@@ -44,7 +44,7 @@ HAVE_DTLS = importlib.util.find_spec("OpenSSL") is not None
 
 
 def _lazy_dtls(server: bool) -> Opener:
-    def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+    def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint | Acceptor:
         from .. import dtls
 
         return dtls.OPENERS[server](ctx, params, opts)
@@ -58,4 +58,4 @@ if HAVE_DTLS:
              checks=(None, parse_port), help="DTLS client over UDP (verifies the server by default)")
     register("OPENSSL-DTLS-SERVER", ("port",), "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,UDP,IPAPP,OPENSSL",
              _lazy_dtls(True), "OPENSSL-DTLS-LISTEN", "DTLS-L", "DTLS-LISTEN", "DTLS-SERVER", checks=(parse_port,),
-             help="DTLS server over UDP, one peer (a child per peer with fork)")
+             help="DTLS server over UDP, one peer (a child per peer with fork)", serves=True)

@@ -14,11 +14,10 @@ import struct
 from typing import Any
 
 from .. import log
-from ..core.acceptor import Acceptor
+from ..core.acceptor import Acceptor, Peer
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint
-from ..core.serve import ChildTracker
-from ..dgram import filter_for, fork_child, make_endpoint, packet_env, peer_env, same_host, screen, wait_packet
+from ..dgram import DatagramAcceptor, filter_for, make_endpoint, same_host
 from ..errors import SocatError, SpecError
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
@@ -107,7 +106,7 @@ def _listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Accep
                      opts.get("backlog", socket.SOMAXCONN))
     log.notice(f"listening on {sockaddr_text(domain, sock.getsockname())}")
     return Acceptor(sock, opts, peer_filter(opts, domain),
-                    lambda peer_ctx, conn: stream_endpoint(conn, opts, peer_ctx.spec.text))
+                    lambda peer_ctx, peer: stream_endpoint(peer.conn, opts, peer_ctx.spec.text))
 
 
 def _params(params: tuple[str, ...]) -> tuple[int, int, int, bytes]:
@@ -151,20 +150,13 @@ def _recv(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoin
     return ep
 
 
-def _recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+def _recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> DatagramAcceptor:
     domain, sock = _local(params, opts)
-    tracker = ChildTracker() if opts.get("fork", False) else None
-    check = peer_filter(opts, domain)
-    while True:
-        data, sender, anc = wait_packet(sock, tracker, opts.get("max-children"))
-        log.notice(f"receiving packet from {sockaddr_text(domain, sender)}")
-        if not screen(check, domain, sender):
-            continue
-        if tracker is not None and not fork_child(tracker):
-            continue
-        packet_env(ctx, anc)
-        peer_env(ctx, sock, sender)
-        return make_endpoint(ctx, sock, opts, target=sender, initial=[data], oneshot=True)
+
+    def make(peer_ctx: OpenContext, peer: Peer) -> Endpoint:
+        return make_endpoint(peer_ctx, peer.conn, opts, target=peer.address, initial=list(peer.packets), oneshot=True)
+
+    return DatagramAcceptor(sock, opts, peer_filter(opts, domain), domain, make)
 
 
 _G = "FD,SOCKET"
@@ -175,7 +167,7 @@ register("SOCKET-LISTEN", ("domain", "protocol", "local-address"), _G + ",LISTEN
 register("SOCKET-SENDTO", ("domain", "type", "protocol", "remote-address"), _G, _sender(False),
          help="send datagrams of any domain and type to a raw socket address")
 register("SOCKET-RECVFROM", ("domain", "type", "protocol", "local-address"), _G + ",CHILD,RANGE", _recvfrom,
-         help="receive one datagram at a raw socket address and reply to its sender")
+         help="receive one datagram at a raw socket address and reply to its sender", serves=True)
 register("SOCKET-RECV", ("domain", "type", "protocol", "local-address"), _G + ",RANGE", _recv,
          directions=Dir.READ, help="receive datagrams at a raw socket address (read only)")
 register("SOCKET-DATAGRAM", ("domain", "type", "protocol", "remote-address"), _G + ",RANGE", _sender(True),

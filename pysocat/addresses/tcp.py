@@ -48,7 +48,7 @@ def _listener(base: int) -> Opener:
         sock = listening(opts, lambda: new_socket(family, socket.SOCK_STREAM, opts), addr, backlog)
         log.notice(f"listening on {sockaddr_text(family, sock.getsockname())}")
         return Acceptor(sock, opts, peer_filter(opts, family),
-                        lambda peer_ctx, conn: stream_endpoint(conn, opts, peer_ctx.spec.text))
+                        lambda peer_ctx, peer: stream_endpoint(peer.conn, opts, peer_ctx.spec.text))
 
     return open_listen
 

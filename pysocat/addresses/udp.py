@@ -19,21 +19,16 @@ from collections import deque
 from typing import Any, NamedTuple
 
 from .. import log
+from ..core.acceptor import Peer
 from ..core.admission import PeerCheck, peer_filter
 from ..core.endpoint import Endpoint
-from ..core.serve import ChildTracker
 from ..dgram import (
-    DgramEndpoint,
+    DatagramAcceptor,
     Packet,
     drain,
     filter_for,
-    fork_child,
     make_endpoint,
-    packet_env,
-    peer_env,
     same_host,
-    screen,
-    wait_packet,
 )
 from ..errors import SocatError, SpecError
 from ..options import OptionSet, Phase
@@ -200,10 +195,11 @@ def _sender(kind: IpKind, base: int, datagram: bool) -> Opener:
 
 
 def _serving(kind: IpKind, base: int, ctx: OpenContext, params: tuple[str, ...],
-             opts: OptionSet) -> tuple[int, int, bool, int | None, PeerCheck]:
-    """What RECVFROM and LISTEN start from: port or protocol, family, fork, max-children, peer check."""
+             opts: OptionSet) -> tuple[int, int, bool, PeerCheck]:
+    """What RECVFROM and LISTEN start from: port or protocol, family, many peers, peer check."""
     family = _listen_family(base, opts, ctx)
-    return kind.number(params[0]), family, opts.get("fork", False), opts.get("max-children"), peer_filter(opts, family)
+    many = bool(opts.get("fork", False) or opts.get("concurrent", False))
+    return kind.number(params[0]), family, many, peer_filter(opts, family)
 
 
 def _receiver(kind: IpKind, base: int) -> Opener:
@@ -222,39 +218,33 @@ def _receiver(kind: IpKind, base: int) -> Opener:
 
 
 def _recvfrom(kind: IpKind, base: int) -> Opener:
-    """RECVFROM: one datagram, replies go to its sender; with fork a child per datagram."""
+    """RECVFROM: each datagram is a peer whose replies go to its sender (fork/concurrent: many)."""
 
-    def open_recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
-        num, family, fork, max_children, check = _serving(kind, base, ctx, params, opts)
+    def open_recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> DatagramAcceptor:
+        num, family, _many, check = _serving(kind, base, ctx, params, opts)
         sock = with_retry(opts, lambda: _local(kind, family, opts, num))
         log.notice(f"receiving on {_describe(kind, sock, num)}")
-        tracker = ChildTracker() if fork else None
-        while True:
-            data, sender, anc = wait_packet(sock, tracker, max_children)
-            log.notice(f"receiving packet from {sockaddr_text(family, sender)}")
-            if not screen(check, family, sender):
-                continue
-            if tracker is not None and not fork_child(tracker):
-                continue
-            packet_env(ctx, anc)
-            peer_env(ctx, sock, sender)
-            return make_endpoint(ctx, sock, opts, target=sender, initial=[data], oneshot=True,
-                                 skip_ip=kind.proto is None)
+
+        def make(peer_ctx: OpenContext, peer: Peer) -> Endpoint:
+            return make_endpoint(peer_ctx, peer.conn, opts, target=peer.address, initial=list(peer.packets),
+                                 oneshot=True, skip_ip=kind.proto is None)
+
+        return DatagramAcceptor(sock, opts, check, family, make)
 
     return open_recvfrom
 
 
 def _listener(kind: IpKind, base: int) -> Opener:
-    """LISTEN: lock to the first peer; with fork one child per peer address."""
+    """LISTEN: lock to the first peer; with fork or concurrent, a connected socket per peer address."""
 
-    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
-        num, family, fork, max_children, check = _serving(kind, base, ctx, params, opts)
+    def open_listen(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> DatagramAcceptor:
+        num, family, many, check = _serving(kind, base, ctx, params, opts)
         proto = kind.proto if kind.proto is not None else num
 
         def bound() -> socket.socket:
             sock = _socket(kind, family, opts, proto)
             try:
-                if fork:
+                if many:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 addr = bind_address(family, opts, socket.SOCK_DGRAM, num if kind.proto is not None else 0)
                 if addr is None:
@@ -269,18 +259,12 @@ def _listener(kind: IpKind, base: int) -> Opener:
         opts.has("sourceport")
         sock = with_retry(opts, bound)
         log.notice(f"listening on {_describe(kind, sock, num)}")
-        tracker = ChildTracker() if fork else None
-        pending: deque[Packet] = deque()
-        while True:
-            packet = pending.popleft() if pending else wait_packet(sock, tracker, max_children)
-            data, sender, anc = packet
-            if not screen(check, family, sender):
-                continue
-            log.notice(f"accepting {kind.name} connection from {sockaddr_text(family, sender)}")
-            if tracker is None:
+
+        def split(packet: Packet) -> tuple[socket.socket, list[bytes]]:
+            data, sender, _anc = packet
+            if not many:  # one peer: the listening socket itself is locked to it
                 _connect_peer(sock, sender, opts)
-                ep = _peer_endpoint(ctx, sock, opts, sender, [data], anc, kind)
-                return ep
+                return sock.dup(), [data]
             child = _socket(kind, family, opts, proto)
             try:
                 child.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -291,13 +275,17 @@ def _listener(kind: IpKind, base: int) -> Opener:
                 raise
             batch = [data]
             rest: list[Packet] = []
-            for item in [*pending, *drain(sock), *drain(child)]:
+            for item in [*acceptor.pending, *drain(sock), *drain(child)]:
                 (batch.append(item[0]) if _same(item[1], sender, kind) else rest.append(item))
-            pending = deque(rest)
-            if fork_child(tracker):
-                sock.close()
-                return _peer_endpoint(ctx, child, opts, sender, batch, anc, kind)
-            child.close()
+            acceptor.pending = deque(rest)
+            return child, batch
+
+        def make(peer_ctx: OpenContext, peer: Peer) -> Endpoint:
+            return make_endpoint(peer_ctx, peer.conn, opts, initial=list(peer.packets), skip_ip=kind.proto is None)
+
+        acceptor = DatagramAcceptor(sock, opts, check, family, make, split=split)
+        acceptor.kind_name = kind.name
+        return acceptor
 
     return open_listen
 
@@ -314,13 +302,6 @@ def _connect_peer(sock: socket.socket, peer: Any, opts: OptionSet) -> None:
         raise SocatError(f"connect({sock.fileno()}, {{{sockaddr_text(sock.family, peer)}}}): {exc.strerror}") from None
 
 
-def _peer_endpoint(ctx: OpenContext, sock: socket.socket, opts: OptionSet, peer: Any, first: list[bytes],
-                   anc: list[tuple[int, int, bytes]], kind: IpKind) -> DgramEndpoint:
-    packet_env(ctx, anc)
-    peer_env(ctx, sock, peer)
-    return make_endpoint(ctx, sock, opts, initial=first, skip_ip=kind.proto is None)
-
-
 def register_family(kind: IpKind, prefix: str, groups: str, features: tuple[str, ...], what: str) -> None:
     """Register the connect/listen/sendto/recvfrom/recv/datagram rows of one IP datagram family."""
     fams = (("", socket.AF_UNSPEC, groups), ("4", socket.AF_INET, groups.replace(",IP6", "")),
@@ -335,13 +316,15 @@ def register_family(kind: IpKind, prefix: str, groups: str, features: tuple[str,
             register(f"{head}-CONNECT", ("host", nums), grp, _connector(kind, fam), head,
                      checks=(None, check), features=feats, help=f"{what} client{over}")
             register(f"{head}-LISTEN", (nums,), grp + ",LISTEN,CHILD,RANGE", _listener(kind, fam), f"{head}-L",
-                     checks=(check,), help=f"{what} server, one peer (or one child per peer with fork){over}")
+                     checks=(check,), help=f"{what} server, one peer (or one child per peer with fork){over}",
+                     serves=True)
         register(f"{head}-SENDTO", ("host", nums), grp, _sender(kind, fam, False), f"{head}-SEND",
                  *((head,) if kind.proto is None else ()),
                  checks=(None, check), features=feats if kind.proto is None else (),
                  help=f"send {what} datagrams to host, read replies from there{over}")
         register(f"{head}-RECVFROM", (nums,), grp + ",CHILD,RANGE", _recvfrom(kind, fam), checks=(check,),
-                 help=f"receive one {what} datagram and reply to its sender (fork: a child per datagram){over}")
+                 help=f"receive one {what} datagram and reply to its sender (fork: a child per datagram){over}",
+                 serves=True)
         register(f"{head}-RECV", (nums,), grp + ",RANGE", _receiver(kind, fam), checks=(check,),
                  directions=Dir.READ, help=f"receive {what} datagrams from anyone (read only){over}")
         register(f"{head}-DATAGRAM", ("host", nums), grp + ",RANGE", _sender(kind, fam, True), f"{head}-DGRAM",

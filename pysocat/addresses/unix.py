@@ -122,7 +122,7 @@ def _listener(abstract: bool) -> Opener:
                 cleanup()
             raise
         return Acceptor(sock, opts, peer_filter(opts, socket.AF_UNIX),
-                        lambda peer_ctx, conn: unix_endpoint(conn, opts, peer_ctx.spec.text),
+                        lambda peer_ctx, peer: unix_endpoint(peer.conn, opts, peer_ctx.spec.text),
                         [cleanup] if cleanup else [])
 
     return open_listen

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 
 from .. import log
+from ..core.acceptor import Peer
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint
-from ..core.serve import ChildTracker
-from ..dgram import fork_child, make_endpoint, peer_env, screen, wait_packet
+from ..dgram import DatagramAcceptor, make_endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
@@ -59,7 +60,7 @@ def _sender(abstract: bool) -> Opener:
     return open_sendto
 
 
-def _bound(path: str, abstract: bool, opts: OptionSet) -> tuple[socket.socket, list[object]]:
+def _bound(path: str, abstract: bool, opts: OptionSet) -> tuple[socket.socket, list[Callable[[], None]]]:
     addr = _address(path, abstract)
     if not abstract:
         if opts.get("unlink-early"):
@@ -76,7 +77,7 @@ def _bound(path: str, abstract: bool, opts: OptionSet) -> tuple[socket.socket, l
     except BaseException:
         sock.close()
         raise
-    cleanups: list[object] = []
+    cleanups: list[Callable[[], None]] = []
     if not abstract and opts.get("unlink-close", True):
         cleanups.append(remover(path))
     log.notice(f"receiving on {sockaddr_text(socket.AF_UNIX, addr)}")
@@ -87,37 +88,25 @@ def _receiver(abstract: bool) -> Opener:
     def open_recv(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
         sock, cleanups = _bound(params[0], abstract, opts)
         ep = make_endpoint(ctx, sock, opts)
-        ep.cleanups.extend(cleanups)  # type: ignore[arg-type]
+        ep.cleanups.extend(cleanups)
         return ep
 
     return open_recv
 
 
 def _recvfrom(abstract: bool) -> Opener:
-    def open_recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
+    def open_recvfrom(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> DatagramAcceptor:
         sock, cleanups = _bound(params[0], abstract, opts)
-        fork = opts.get("fork", False)
-        tracker = ChildTracker() if fork else None
-        check = peer_filter(opts, socket.AF_UNIX)
-        try:
-            while True:
-                data, sender, _anc = wait_packet(sock, tracker, opts.get("max-children"))
-                log.notice(f"receiving packet from {sockaddr_text(socket.AF_UNIX, sender or '')}")
-                if not screen(check, socket.AF_UNIX, sender):
-                    continue
-                if tracker is not None and not fork_child(tracker):
-                    continue
-                peer_env(ctx, sock, sender)
-                ep = make_endpoint(ctx, sock, opts, target=sender or None, initial=[data], oneshot=True)
-                if not sender:
-                    ep.wfd = None  # an unbound sender cannot be answered
-                ep.cleanups.extend(cleanups)  # type: ignore[arg-type]
-                return ep
-        except BaseException:
-            sock.close()
-            for cleanup in cleanups:
-                cleanup()  # type: ignore[operator]
-            raise
+
+        def make(peer_ctx: OpenContext, peer: Peer) -> Endpoint:
+            ep = make_endpoint(peer_ctx, peer.conn, opts, target=peer.address or None, initial=list(peer.packets),
+                               oneshot=True)
+            if not peer.address:
+                ep.wfd = None  # an unbound sender cannot be answered
+            return ep
+
+        return DatagramAcceptor(sock, opts, peer_filter(opts, socket.AF_UNIX), socket.AF_UNIX, make,
+                                cleanups=cleanups)
 
     return open_recvfrom
 
@@ -125,11 +114,12 @@ def _recvfrom(abstract: bool) -> Opener:
 _U = "FD,SOCKET,NAMED,RETRY,UNIX"
 register("UNIX-SENDTO", ("filename",), _U, _sender(False), help="send datagrams to a UNIX socket, read replies")
 register("UNIX-RECVFROM", ("filename",), _U + ",CHILD", _recvfrom(False),
-         help="receive one datagram on a UNIX socket and reply to its sender (fork: a child per datagram)")
+         help="receive one datagram on a UNIX socket and reply to its sender (fork: a child per datagram)",
+         serves=True)
 register("UNIX-RECV", ("filename",), _U, _receiver(False), directions=Dir.READ,
          help="receive datagrams on a UNIX socket (read only)")
 register("ABSTRACT-SENDTO", ("filename",), _U, _sender(True), help="UNIX-SENDTO in the abstract namespace")
 register("ABSTRACT-RECVFROM", ("filename",), _U + ",CHILD", _recvfrom(True),
-         help="UNIX-RECVFROM in the abstract namespace")
+         help="UNIX-RECVFROM in the abstract namespace", serves=True)
 register("ABSTRACT-RECV", ("filename",), _U, _receiver(True), directions=Dir.READ,
          help="UNIX-RECV in the abstract namespace")

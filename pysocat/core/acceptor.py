@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import log
 from ..options import OptionSet
@@ -24,13 +24,34 @@ from ..registry import OpenContext
 from .admission import PeerCheck, admit, set_env
 from .endpoint import Endpoint
 
-Peer = tuple[socket.socket, Any]  # an admitted connection and its address
-MakeEndpoint = Callable[[OpenContext, socket.socket], Endpoint]
+Ancillary = list[tuple[int, int, bytes]]
+
+
+class Peer(NamedTuple):
+    """An admitted peer: the socket that serves it (never the listening one) and its address.
+
+    A datagram peer also brings the datagrams already read from it and their
+    ancillary data (``packets``, ``anc``).
+    """
+
+    conn: socket.socket
+    address: Any
+    packets: tuple[bytes, ...] = ()
+    anc: Ancillary = []
+
+
+MakeEndpoint = Callable[[OpenContext, Peer], Endpoint]
 Then = Callable[[OpenContext, Endpoint], Endpoint]
 
 
 class Acceptor:
-    """A listening stream socket with its admission rules and per-peer endpoint recipe."""
+    """A listening stream socket with its admission rules and per-peer endpoint recipe.
+
+    :class:`pysocat.dgram.DatagramAcceptor` is the datagram twin: its first
+    packet from a peer makes the peer.
+    """
+
+    preforkable = True  # workers may block in accept() on the shared socket (streams only)
 
     def __init__(self, sock: socket.socket, opts: OptionSet, check: PeerCheck, make: MakeEndpoint,
                  cleanups: list[Callable[[], None]] | None = None) -> None:
@@ -72,7 +93,7 @@ class Acceptor:
         except OSError as exc:
             log.warn(f"accept({self.sock.fileno()}): {exc.strerror}")
             return None
-        return (conn, peer) if self.admit(conn, peer) else None
+        return Peer(conn, peer) if self.admit(conn, peer) else None
 
     def admit(self, conn: socket.socket, peer: Any) -> bool:
         """Screen a connection accepted elsewhere (a prefork worker's blocking accept)."""
@@ -80,12 +101,19 @@ class Acceptor:
 
     def open_peer(self, ctx: OpenContext, peer: Peer) -> Endpoint:
         """The endpoint for an admitted peer, with its SOCAT_PEER* variables exported."""
-        conn, address = peer
-        set_env(ctx.rt, conn, address)
-        ep = self.make(ctx, conn)
+        self.export(ctx, peer)
+        ep = self.make(ctx, peer)
         for step in self.steps:
             ep = step(ctx, ep)
         return ep
+
+    def export(self, ctx: OpenContext, peer: Peer) -> None:
+        """SOCAT_PEERADDR/PEERPORT/SOCKADDR/SOCKPORT for programs this peer's session starts."""
+        set_env(ctx.rt, peer.conn, peer.address)
+
+    def release(self, peer: Peer) -> None:
+        """In the process that serves ``peer`` alone: the listening socket is not needed there."""
+        self.stop_listening()
 
     def stop_listening(self) -> None:
         """Close the listening socket (no more peers); cleanups wait for :meth:`close`."""

@@ -127,4 +127,4 @@ class WorkerPool:
             pass
         os.close(self.ready_w)
         self.listener.close()
-        return conn, peer
+        return Peer(conn, peer)

@@ -136,7 +136,7 @@ def serve_single(acceptor: Acceptor, handle: Handle) -> int:
     """One peer; the listening socket closes once it is accepted (its cleanups run at the end)."""
     try:
         peer = wait_for_peer(acceptor, None)
-        acceptor.stop_listening()
+        acceptor.release(peer)
         return handle(peer)
     finally:
         acceptor.close()
@@ -151,11 +151,11 @@ def serve_forking(acceptor: Acceptor, handle: Handle) -> int:
             pid = os.fork()
             if pid == 0:
                 tracker.in_child()
-                acceptor.stop_listening()
+                acceptor.release(peer)
                 child_exit(handle, peer)
             tracker.children.add(pid)
             log.notice(f"forked off child process {pid}")
-            peer[0].close()
+            peer.conn.close()
     finally:  # only the parent gets here: a child ends in os._exit
         tracker.close()
         acceptor.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import options, registry
+from .. import options, registry
 
 GLOBAL_HELP = """\
    options (pysocat accepts every socat 1.8 global option):

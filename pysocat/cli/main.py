@@ -8,9 +8,9 @@ import signal
 import socket
 import sys
 
-from . import log
-from .config import Config
-from .errors import QuietExit, SignalExit, SocatError
+from .. import log
+from ..config import Config
+from ..errors import QuietExit, SignalExit, SocatError
 
 USAGE = """Usage:
   pysocat [options] [--] [<address>...]
@@ -238,21 +238,21 @@ def _run(argv: list[str]) -> int:
     args = parse_args(argv)
     log.use(_logger(args))
     if args["--version"]:
-        from .version import version_text
+        from ..version import version_text
 
         sys.stdout.write(version_text())
         return 0
     if args["--help"]:
-        from .helptext import help_text
+        from .help import help_text
 
         sys.stdout.write(help_text(int(str(args["--help"]))))
         return 0
     cfg = build_config(args)
     addresses = addresses_of(args)
-    from .addresses.stdio import guard_standard_fds
-    from .app import Run
-    from .core.runtime import Runtime
-    from .spec import parse
+    from ..addresses.stdio import guard_standard_fds
+    from ..app import Run
+    from ..core.runtime import Runtime
+    from ..spec import parse
 
     guard_standard_fds()
     first, second = parse(addresses[0]), parse(addresses[1])

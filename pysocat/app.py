@@ -40,6 +40,11 @@ def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:
     return out
 
 
+def _fresh(preps: list[Prepared]) -> list[Prepared]:
+    """The same addresses with options of their own, for one more session."""
+    return [(spec, row, opts.copy()) for spec, row, opts in preps]
+
+
 def _process_wide(prep: Prepared, child_takes: bool) -> list[str]:
     """Names of given options that would act on pysocat's own process."""
     _spec, _row, opts = prep
@@ -104,6 +109,7 @@ class Run:
         if isinstance(opened, Acceptor):
             return opened  # PROCESS options are applied per peer, where the peer is served
         opts.apply_process()
+        opts.check_leftovers()
         return opened
 
     def _endpoint(self, prep: Prepared, index: int, want: Dir, rt: Runtime, peer: Endpoint | None = None) -> Endpoint:
@@ -116,6 +122,7 @@ class Run:
                 opened.stop_listening()
             ep.cleanups.extend(opened.cleanups)
             prep[2].apply_process()
+            prep[2].check_leftovers()
             return ep
         return opened
 
@@ -171,7 +178,8 @@ class Run:
             ep1 = acceptor.open_peer(self._ctx(self.preps1[0], 1, self.want1, rt, None), peer)
             try:
                 self.preps1[0][2].apply_process()
-                ep2 = self._open(self.preps2, 2, self.want2, rt, ep1)
+                self.preps1[0][2].check_leftovers()
+                ep2 = self._open(_fresh(self.preps2), 2, self.want2, rt, ep1)
             except BaseException:
                 ep1.close()
                 raise
@@ -182,7 +190,12 @@ class Run:
     def _second_is_peer(self, acceptor: Acceptor, ep1: Endpoint) -> PeerSession:
         def opened(rt: Runtime, peer: Peer) -> tuple[Endpoint, Endpoint]:
             ep2 = acceptor.open_peer(self._ctx(self.preps2[0], 2, self.want2, rt, ep1), peer)
-            self.preps2[0][2].apply_process()
+            try:
+                self.preps2[0][2].apply_process()
+                self.preps2[0][2].check_leftovers()
+            except BaseException:
+                ep2.close()
+                raise
             return ep1, ep2
 
         return opened

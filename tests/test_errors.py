@@ -449,3 +449,21 @@ def test_peer_reset_while_writing() -> None:
         srv.close()
     msg = error_message(r)
     assert "Connection reset by peer" in msg or "Broken pipe" in msg, msg
+
+
+def test_an_option_nothing_uses_fails_the_open_as_socat(tmp_path: Path) -> None:
+    """socat's showleft(): a W line naming the option, then one E line, status 1, no transfer."""
+    out = tmp_path / "out"
+    r = run("-u", "STDIN,bind=127.0.0.1", f"OPEN:{out},creat", input=b"data", timeout=20)
+    assert r.returncode == 1, r.stderr
+    assert re.search(rb' W showleft\(\): option "bind" not inquired\n', r.stderr), r.stderr
+    assert r.stderr.count(b" E ") == 1 and b"E 1 option(s) could not be used" in r.stderr
+    assert not out.exists() or out.read_bytes() == b""
+
+
+def test_sloppy_turns_an_unused_option_into_a_warning(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run("-s", "-u", "STDIN,bind=127.0.0.1", f"OPEN:{out},creat", input=b"data", timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert b"W 1 option(s) could not be used" in r.stderr and b" E " not in r.stderr
+    assert out.read_bytes() == b"data"

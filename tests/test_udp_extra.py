@@ -104,9 +104,7 @@ def test_dual_with_a_receiving_part_reads_the_first_datagram(procs: list[subproc
     rx.settimeout(5)
     p = start(f"UDP4-RECVFROM:{port},reuseaddr!!UDP4-SENDTO:127.0.0.1:{back}", "PIPE")
     procs.append(p)
-    import time as _t
-
-    _t.sleep(0.5)
+    wait_udp(port)
     tx = _s.socket(_s.AF_INET, _s.SOCK_DGRAM)
     tx.sendto(b"first\n", ("127.0.0.1", port))
     assert rx.recv(100) == b"first\n"

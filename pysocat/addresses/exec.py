@@ -227,7 +227,8 @@ def spawn(ctx: OpenContext, argv: list[str], opts: OptionSet, shell: bool = Fals
     if opts.get("nofork"):
         return exec_in_place(ctx, argv, opts, shell)
     with_pty = bool(opts.get("pty"))
-    use_pipes = bool(opts.get("pipes")) and not opts.get("socketpair") and not with_pty
+    pipes, pair = bool(opts.get("pipes")), bool(opts.get("socketpair"))
+    use_pipes = pipes and not pair and not with_pty
     if not ctx.direction & Dir.READ and opts.has("fdout"):
         raise SocatError('option "fdout" is useless in write-only mode')
     if not ctx.direction & Dir.WRITE and opts.has("fdin"):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from enum import Enum, IntEnum
 from typing import Any, NamedTuple
 
-from ..errors import SpecError
+from ..errors import SocatError, SpecError
 
 
 class Phase(IntEnum):
@@ -268,6 +268,26 @@ class OptionSet:
         self.used.add(name)
         self.descs.pop(name, None)
         return self.values.pop(name, default)
+
+    def copy(self) -> OptionSet:
+        """An independent copy for one session: what one session takes or reads stays its own."""
+        clone = OptionSet(self.sloppy)
+        clone.values, clone.descs, clone.used = dict(self.values), dict(self.descs), set(self.used)
+        return clone
+
+    def check_leftovers(self) -> None:
+        """socat's showleft(): a W line per option nothing used, then an E (a W with -s)."""
+        from .. import log
+
+        left = self.leftovers()
+        if not left:
+            return
+        for name in left:
+            log.warn(f'showleft(): option "{name}" not inquired')
+        message = f"{len(left)} option(s) could not be used"
+        if not self.sloppy:
+            raise SocatError(message)
+        log.warn(message)
 
     def leftovers(self) -> list[str]:
         """Names of the given options that nothing read, took or applied, in command-line order.

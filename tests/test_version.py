@@ -27,7 +27,9 @@ def test_every_family_module_is_in_the_on_demand_list() -> None:
 
     from pysocat import addresses
 
-    modules = {p.stem for p in Path(addresses.__file__).parent.glob("*.py")} - {"__init__", "common"}
+    folder = Path(addresses.__file__).parent
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "common"}
+    modules |= {p.parent.name for p in folder.glob("*/__init__.py")}  # a family package (tls/)
     assert set(addresses.FAMILIES) == modules
     assert len(addresses.FAMILIES) == len(set(addresses.FAMILIES))
 

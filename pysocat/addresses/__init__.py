@@ -12,7 +12,7 @@ from importlib import import_module
 
 FAMILIES = (
     "stdio", "tcp", "files", "unix", "exec", "echo", "udp", "unix_dgram", "pty", "readline",
-    "openssl", "proxy", "socks", "socket_generic", "rawip", "interface", "tun",
+    "tls", "proxy", "socks", "socket_generic", "rawip", "interface", "tun",
 )
 
 

@@ -8,9 +8,9 @@ import stat
 from .. import log
 from ..core.endpoint import Endpoint
 from ..errors import SocatError
+from ..net.sockets import apply_named, is_socket, remover, take_named, unlink_early
 from ..options import OptionSet
 from ..registry import Dir, OpenContext, register
-from ..sockets import apply_named, is_socket, remover, take_named, unlink_early
 from .common import access_flags, fd_endpoint
 
 _OPEN_FLAGS = {

@@ -13,11 +13,11 @@ import socket
 
 from .. import log
 from ..core.endpoint import Endpoint
-from ..dgram import make_endpoint
 from ..errors import SocatError
+from ..net.dgram import make_endpoint
+from ..net.sockets import new_socket
 from ..options import OptionSet, Phase
 from ..registry import OpenContext, register
-from ..sockets import new_socket
 from .tun import iff_masks, set_flags
 
 ETH_P_ALL = 0x0003

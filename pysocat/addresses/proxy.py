@@ -12,12 +12,12 @@ import re
 import socket
 
 from .. import log
-from ..boundedio import Bounded, shown
 from ..core.endpoint import Endpoint
 from ..errors import SocatError
+from ..net.boundedio import Bounded, shown
+from ..net.sockets import parse_port, pick_family, resolve, strip_brackets
 from ..options import OptionSet
 from ..registry import OpenContext, Opener, register
-from ..sockets import parse_port, pick_family, resolve, strip_brackets
 from .tcp import tcp_connector
 
 DEFAULT_PROXYPORT = "8080"

@@ -17,11 +17,11 @@ from .. import log
 from ..core.acceptor import Acceptor, Peer
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint
-from ..dgram import DatagramAcceptor, filter_for, make_endpoint, same_host
 from ..errors import SocatError, SpecError
+from ..net.dgram import DatagramAcceptor, filter_for, make_endpoint, same_host
+from ..net.sockets import bind_socket, connected, listening, new_socket, sockaddr_text, stream_endpoint
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
-from ..sockets import bind_socket, connected, listening, new_socket, sockaddr_text, stream_endpoint
 
 
 def parse_int(text: str, what: str = "number") -> int:

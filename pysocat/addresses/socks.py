@@ -14,12 +14,12 @@ import socket
 import struct
 
 from .. import log
-from ..boundedio import Bounded
 from ..core.endpoint import Endpoint
 from ..errors import SocatError, SpecError
+from ..net.boundedio import Bounded
+from ..net.sockets import parse_port, pick_family, resolve, sockaddr_text, strip_brackets
 from ..options import OptionSet
 from ..registry import OpenContext, Opener, register
-from ..sockets import parse_port, pick_family, resolve, sockaddr_text, strip_brackets
 from .tcp import tcp_connector
 
 DEFAULT_SOCKSPORT = "1080"

@@ -9,9 +9,7 @@ from .. import log
 from ..core.acceptor import Acceptor
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint
-from ..options import OptionSet
-from ..registry import EndpointOpener, OpenContext, Opener, register
-from ..sockets import (
+from ..net.sockets import (
     bind_address,
     connect_inet,
     listening,
@@ -22,6 +20,8 @@ from ..sockets import (
     split_bind,
     stream_endpoint,
 )
+from ..options import OptionSet
+from ..registry import EndpointOpener, OpenContext, Opener, register
 
 
 def _connector(base: int) -> EndpointOpener:

@@ -22,7 +22,8 @@ from .. import log
 from ..core.acceptor import Peer
 from ..core.admission import PeerCheck, peer_filter
 from ..core.endpoint import Endpoint
-from ..dgram import (
+from ..errors import SocatError, SpecError
+from ..net.dgram import (
     DatagramAcceptor,
     Packet,
     drain,
@@ -30,10 +31,7 @@ from ..dgram import (
     make_endpoint,
     same_host,
 )
-from ..errors import SocatError, SpecError
-from ..options import OptionSet, Phase
-from ..registry import Dir, OpenContext, Opener, register
-from ..sockets import (
+from ..net.sockets import (
     bind_address,
     bind_socket,
     connected,
@@ -45,6 +43,8 @@ from ..sockets import (
     split_bind,
     with_retry,
 )
+from ..options import OptionSet, Phase
+from ..registry import Dir, OpenContext, Opener, register
 from ..version import UDPLITE as HAVE_UDPLITE
 
 

@@ -11,9 +11,7 @@ from ..core.acceptor import Acceptor
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint
 from ..errors import SocatError
-from ..options import OptionSet, Phase
-from ..registry import OpenContext, Opener, register
-from ..sockets import (
+from ..net.sockets import (
     UNIX_PATH_MAX,
     apply_named,
     bind_socket,
@@ -27,6 +25,8 @@ from ..sockets import (
     unlink_early,
     with_retry,
 )
+from ..options import OptionSet, Phase
+from ..registry import OpenContext, Opener, register
 
 
 def _address(path: str, abstract: bool) -> str:

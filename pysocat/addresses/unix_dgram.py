@@ -15,11 +15,9 @@ from .. import log
 from ..core.acceptor import Peer
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint
-from ..dgram import DatagramAcceptor, make_endpoint
 from ..errors import SocatError
-from ..options import OptionSet, Phase
-from ..registry import Dir, OpenContext, Opener, register
-from ..sockets import (
+from ..net.dgram import DatagramAcceptor, make_endpoint
+from ..net.sockets import (
     apply_named,
     bind_socket,
     connect_socket,
@@ -30,6 +28,8 @@ from ..sockets import (
     unlink_early,
     with_retry,
 )
+from ..options import OptionSet, Phase
+from ..registry import Dir, OpenContext, Opener, register
 from .unix import _address, unix_endpoint
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import log
+from ..net.sockets import family_of, sockaddr_text
 from ..options import OptionSet, Phase
-from ..sockets import family_of, sockaddr_text
 from .runtime import Runtime
 
 PeerCheck = Callable[[Any], str | None]
@@ -23,7 +23,7 @@ def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
     rng = opts.get("range")
     in_range = None
     if rng:
-        from ..ranges import ip_in_range
+        from ..net.ranges import ip_in_range
 
         in_range = ip_in_range(rng)
     sport = opts.get("sourceport")
@@ -31,7 +31,7 @@ def peer_filter(opts: OptionSet, family: int) -> PeerCheck:
     name, allow, deny, etc = (opts.get(n) for n in ("tcpwrap", "hosts-allow", "hosts-deny", "tcpwrap-etc"))
     wrapped = None
     if (name, allow, deny, etc) != (None, None, None, None):
-        from ..tcpwrap import access_check
+        from ..net.tcpwrap import access_check
 
         wrapped = access_check(name, allow, deny, etc, log.current().progname)
 

@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 
 from .. import log
-from ..sockets import family_of
+from ..net.sockets import family_of
 from .acceptor import Acceptor, Peer
 from .serve import SIG_DFL, ChildTracker, raw_signal
 

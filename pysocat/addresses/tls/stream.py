@@ -14,15 +14,15 @@ import ssl
 from collections.abc import Callable
 from typing import TypeVar
 
-from . import log
-from .addresses.tcp import tcp_connector, tcp_listener
-from .core.acceptor import Acceptor
-from .core.endpoint import Endpoint, SessionEndpoint, Shut
-from .errors import SocatError, SpecError
-from .options import OptionSet
-from .registry import OpenContext, Opener
-from .sockets import strip_brackets, with_retry
-from .tlsconn import TLSConn, describe
+from ... import log
+from ...core.acceptor import Acceptor
+from ...core.endpoint import Endpoint, SessionEndpoint, Shut
+from ...errors import SocatError, SpecError
+from ...net.sockets import strip_brackets, with_retry
+from ...options import OptionSet
+from ...registry import OpenContext, Opener
+from ..tcp import tcp_connector, tcp_listener
+from .conn import TLSConn, describe
 
 _VERSIONS = {
     "SSL3": ssl.TLSVersion.SSLv3,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import importlib.util
 import socket
 
-from ..core.acceptor import Acceptor
-from ..core.endpoint import Endpoint
-from ..options import OptionSet
-from ..registry import OpenContext, Opener, register
-from ..sockets import parse_port
+from ...core.acceptor import Acceptor
+from ...core.endpoint import Endpoint
+from ...net.sockets import parse_port
+from ...options import OptionSet
+from ...registry import OpenContext, Opener, register
 
 
 def _lazy(server: bool, base: int) -> Opener:
@@ -24,7 +24,7 @@ def _lazy(server: bool, base: int) -> Opener:
         method = opts.values.get("openssl-method")
         if HAVE_DTLS and isinstance(method, str) and method.strip().upper().startswith("DTLS"):
             return _lazy_dtls(server)(ctx, params, opts)  # as socat: a DTLS method makes it DTLS over UDP
-        from .. import tls
+        from . import stream as tls
 
         return (tls._server if server else tls._client)(base)(ctx, params, opts)
 
@@ -45,7 +45,7 @@ HAVE_DTLS = importlib.util.find_spec("OpenSSL") is not None
 
 def _lazy_dtls(server: bool) -> Opener:
     def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint | Acceptor:
-        from .. import dtls
+        from . import dtls
 
         return dtls.OPENERS[server](ctx, params, opts)
 

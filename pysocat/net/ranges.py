@@ -6,7 +6,7 @@ import ipaddress
 import socket
 from collections.abc import Callable
 
-from .errors import SpecError
+from ..errors import SpecError
 
 
 def _literal(host: str) -> str:

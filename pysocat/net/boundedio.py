@@ -12,7 +12,7 @@ import select
 import socket
 import time
 
-from .errors import SocatError
+from ..errors import SocatError
 
 DEFAULT_TIMEOUT = 60.0  # seconds a proxy may take to answer when no connect-timeout is set
 

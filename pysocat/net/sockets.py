@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import log
-from .core.endpoint import Conversions, Endpoint
-from .errors import SocatError, SpecError
-from .options import OptionSet, Phase
-from .registry import OpenContext
+from .. import log
+from ..core.endpoint import Conversions, Endpoint
+from ..errors import SocatError, SpecError
+from ..options import OptionSet, Phase
+from ..registry import OpenContext
 
 UNIX_PATH_MAX = 107
 

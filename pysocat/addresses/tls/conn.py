@@ -26,7 +26,7 @@ import ssl
 import time
 from typing import cast
 
-from .errors import SocatError
+from ...errors import SocatError
 
 RECORD_HEADER = 5
 RECV_CHUNK = 65536

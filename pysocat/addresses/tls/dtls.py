@@ -34,14 +34,14 @@ from typing import Any
 
 from OpenSSL import SSL
 
-from . import log
-from .core.acceptor import Acceptor
-from .core.endpoint import Endpoint, SessionEndpoint, Shut
-from .errors import SocatError, SpecError
-from .options import OptionSet
-from .registry import OpenContext, lookup
-from .sockets import strip_brackets
-from .tls import (
+from ... import log
+from ...core.acceptor import Acceptor
+from ...core.endpoint import Endpoint, SessionEndpoint, Shut
+from ...errors import SocatError, SpecError
+from ...net.sockets import strip_brackets
+from ...options import OptionSet
+from ...registry import OpenContext, lookup
+from .stream import (
     _SHORT,
     DEFAULT_CIPHERS,
     SHUT_FLUSH_TIMEOUT,

@@ -140,38 +140,43 @@ class Run:
 
     # -- running ----------------------------------------------------------------------------
     def execute(self) -> int:
-        """Open both addresses and transfer (or serve peers); return the exit status."""
+        """Open both addresses and transfer (or serve peers); return the exit status.
+
+        The runtime is entered for the run: terminals changed on the way are
+        put back and lock files removed however it ends.
+        """
+        with self.rt:
+            return self._execute()
+
+    def _execute(self) -> int:
         cfg, rt = self.cfg, self.rt
         if cfg.lockfile:
             rt.take_lock(cfg.lockfile, False)
         if cfg.waitlock:
             rt.take_lock(cfg.waitlock, True)
+        if len(self.preps1) == 1:
+            opened = self._open_one(self.preps1[0], 1, self.want1, rt)
+            if isinstance(opened, Acceptor):
+                return self._serve(opened, self._first_is_peer(opened))
+            ep1 = opened
+        else:
+            ep1 = self._open(self.preps1, 1, self.want1, rt)
         try:
-            if len(self.preps1) == 1:
-                opened = self._open_one(self.preps1[0], 1, self.want1, rt)
-                if isinstance(opened, Acceptor):
-                    return self._serve(opened, self._first_is_peer(opened))
-                ep1 = opened
+            if len(self.preps2) == 1:
+                second = self._open_one(self.preps2[0], 2, self.want2, rt, ep1)
+                if isinstance(second, Acceptor):  # the second address listens: serve its peers with ep1
+                    try:
+                        return self._serve(second, self._second_is_peer(second, ep1))
+                    finally:
+                        ep1.close()
+                ep2 = second
             else:
-                ep1 = self._open(self.preps1, 1, self.want1, rt)
-            try:
-                if len(self.preps2) == 1:
-                    second = self._open_one(self.preps2[0], 2, self.want2, rt, ep1)
-                    if isinstance(second, Acceptor):  # the second address listens: serve its peers with ep1
-                        try:
-                            return self._serve(second, self._second_is_peer(second, ep1))
-                        finally:
-                            ep1.close()
-                    ep2 = second
-                else:
-                    ep2 = self._open(self.preps2, 2, self.want2, rt, ep1)
-            except BaseException:
-                ep1.close()
-                raise
-            self.on_open()
-            return self.transfer(ep1, ep2)
-        finally:
-            rt.release_locks()
+                ep2 = self._open(self.preps2, 2, self.want2, rt, ep1)
+        except BaseException:
+            ep1.close()
+            raise
+        self.on_open()
+        return self.transfer(ep1, ep2)
 
     def _first_is_peer(self, acceptor: Acceptor) -> PeerSession:
         def opened(rt: Runtime, peer: Peer) -> tuple[Endpoint, Endpoint]:

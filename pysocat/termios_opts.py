@@ -26,8 +26,6 @@ from .options.terminal import (
     modify,
     preset,
     rate_const,
-    reset_owner,
-    restore_all,
     speed,
 )
 
@@ -52,7 +50,5 @@ __all__ = [
     "modify",
     "preset",
     "rate_const",
-    "reset_owner",
-    "restore_all",
     "speed",
 ]

@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import os
 import time
+from contextvars import ContextVar, Token
+from types import TracebackType
 
+from .. import log
 from ..errors import SocatError
 from ..log import Logger
+from .terminals import TerminalGuard
+
+_CURRENT: ContextVar[Runtime | None] = ContextVar("pysocat_runtime", default=None)
+
+
+def current() -> Runtime | None:
+    """The runtime of the relay running in this thread, if any."""
+    return _CURRENT.get()
 
 
 class Runtime:
@@ -35,6 +46,23 @@ class Runtime:
         self.library = library  # in a host program: never fork, never touch fds 0-2
         self.exports: dict[str, str] = {}
         self.locks: list[str] = []
+        self.terminals = TerminalGuard()
+        self._tokens: list[tuple[Token[Runtime | None], Token[Logger | None]]] = []
+
+    # -- the relay's extent ----------------------------------------------------------------
+    def __enter__(self) -> Runtime:
+        """Make this the running relay's runtime (and logger) in this thread."""
+        self._tokens.append((_CURRENT.set(self), log.use(self.log)))
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        """Put terminals back, remove lock files, and leave."""
+        self.terminals.restore()
+        self.release_locks()
+        rt_token, log_token = self._tokens.pop()
+        log.restore(log_token)
+        _CURRENT.reset(rt_token)
 
     def session(self) -> Runtime:
         """A child runtime for one session: same logger and switches, its own exports."""
@@ -42,6 +70,7 @@ class Runtime:
         child.__dict__.update(self.__dict__)
         child.exports = dict(self.exports)
         child.locks = []
+        child._tokens = []
         return child
 
     # -- variables for started programs -------------------------------------------

@@ -10,7 +10,6 @@ to something that is not a terminal fails with ENOTTY like any other option.
 
 from __future__ import annotations
 
-import atexit
 import errno
 import fcntl
 import os
@@ -18,6 +17,8 @@ import termios
 from collections.abc import Callable
 from typing import Any
 
+from ..core.runtime import current as current_runtime
+from ..core.terminals import TerminalGuard
 from .core import OptType, Phase, opt
 
 Applier = Callable[[int, Any], None]
@@ -26,14 +27,12 @@ Attrs = list[Any]
 
 IFLAG, OFLAG, CFLAG, LFLAG, ISPEED, OSPEED, CC = range(7)
 
-#: (st_dev, st_ino, st_rdev) of a terminal -> (fds it was changed through, settings before the first change)
-_SAVED: dict[tuple[int, int, int], tuple[set[int], Attrs]] = {}
-_OWNER = os.getpid()
 
 
-def _identity(fd: int) -> tuple[int, int, int]:
-    st = os.fstat(fd)
-    return st.st_dev, st.st_ino, st.st_rdev
+def _guard() -> TerminalGuard:
+    """The running relay's terminal guard (a throwaway one outside a relay: nothing to restore)."""
+    rt = current_runtime()
+    return rt.terminals if rt is not None else TerminalGuard()
 
 
 def _get(fd: int) -> Attrs:
@@ -45,13 +44,9 @@ def _get(fd: int) -> Attrs:
 
 
 def _set(fd: int, attrs: Attrs) -> None:
-    key = _identity(fd)
-    if key not in _SAVED:
-        old = _get(fd)
-        old[CC] = list(old[CC])
-        _SAVED[key] = ({fd}, old)
-    else:
-        _SAVED[key][0].add(fd)
+    old = _get(fd)
+    old[CC] = list(old[CC])
+    _guard().save(fd, old)
     try:
         termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
     except termios.error as exc:
@@ -67,36 +62,9 @@ def modify(fd: int, change: Callable[[Attrs], None]) -> None:
     _set(fd, attrs)
 
 
-def restore_all() -> None:
-    """Put every changed terminal back as it was (only in the process that changed it)."""
-    if os.getpid() != _OWNER:
-        return
-    for key, (fds, attrs) in list(_SAVED.items()):
-        for fd in sorted(fds):
-            try:
-                if _identity(fd) == key:
-                    termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
-                    break
-            except (OSError, termios.error):
-                continue
-    _SAVED.clear()
-
-
 def forget(fd: int) -> None:
     """Do not restore ``fd`` (it is about to be closed or handed over)."""
-    for key, (fds, _attrs) in list(_SAVED.items()):
-        fds.discard(fd)
-        if not fds:
-            del _SAVED[key]
-
-
-atexit.register(restore_all)
-
-
-def reset_owner() -> None:
-    """After fork in a child that keeps running pysocat: it owns nothing to restore."""
-    global _OWNER
-    _OWNER = -1
+    _guard().forget(fd)
 
 
 # --- appliers ------------------------------------------------------------------------

@@ -28,11 +28,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check pysocat tests bench
 	$(BIN)/mypy
 
-# Regenerate the ADDRESS OPTIONS section of the man page from the option table.
+# Regenerate the man page's generated sections: OPTIONS from the global option
+# table (pysocat/cli/globals.py), ADDRESS OPTIONS from the address option table.
 man: $(STAMP)
+	$(BIN)/python -m pysocat.cli.manpage man/pysocat.1
 	$(BIN)/python -m pysocat.options.manpage man/pysocat.1
 
 man-check: $(STAMP) apt-deps
+	$(BIN)/python -m pysocat.cli.manpage --check man/pysocat.1
 	$(BIN)/python -m pysocat.options.manpage --check man/pysocat.1
 	@out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 groff -man -ww -z -Tutf8 man/pysocat.1 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; echo "man page: no groff warnings"

@@ -1,5 +1,5 @@
-"""``python -m pysocat``."""
+"""``python -m pysocat``: the console entry point's start-up (``-V`` answered without loading the CLI)."""
 
-from .cli import main
+from .entry import main
 
 raise SystemExit(main())

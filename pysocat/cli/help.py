@@ -1,43 +1,23 @@
-"""``-V`` and ``-h/-hh/-hhh`` text, generated from the registry and option table."""
+"""``-h/-hh/-hhh`` text, generated from the global option table, the registry and the option table."""
 
 from __future__ import annotations
 
 from .. import options, registry
+from .globals import TABLE, GlobalOption
 
-GLOBAL_HELP = """\
-   options (pysocat accepts every socat 1.8 global option):
-      -V     print version and feature information to stdout, and exit
-      -h|-?  print a help text describing command line options and addresses
-      -hh    like -h, plus a list of all common address option names
-      -hhh   like -hh, plus a list of all available address option names
-      -d[ddd]         increase verbosity (use up to 4 times; 2 are recommended)
-      -d<n>           set verbosity to n (0..4)
-      -D     analyze file descriptors before loop
-      -ly[facility]  log to syslog, using facility (default is daemon)
-      -lf<logfile>   log to file
-      -ls            log to stderr (default if no other log)
-      -lm[facility]  mixed log mode (stderr during initialization, then syslog)
-      -lp<progname>  set the program name used for logging and for SOCAT-style env vars
-      -lu            use microseconds for logging timestamps
-      -lh            add hostname to log messages
-      -v     verbose text dump of data traffic
-      -x     verbose hexadecimal dump of data traffic
-      -r <file>      raw dump of data flowing from left to right
-      -R <file>      raw dump of data flowing from right to left
-      -b<size_t>     set data buffer size (8192)
-      -s     sloppy (continue on error)
-      -t<timeout>    wait seconds before closing second channel
-      -T<timeout>    total inactivity timeout in seconds
-      -u     unidirectional mode (left to right)
-      -U     unidirectional mode (right to left)
-      -g     do not check option groups
-      -L <lockfile>  try to obtain lock, or fail
-      -W <lockfile>  try to obtain lock, or wait
-      -4     prefer IPv4 if version is not explicitly specified
-      -6     prefer IPv6 if version is not explicitly specified
-      -S<signals>    signals to log (accepted for compatibility)
-      --statistics   print transfer statistics at exit
-"""
+
+def global_help() -> str:
+    """The global options part of -h: each row's lines, the text starting in the row's column."""
+    out = ["   options (pysocat accepts every socat 1.8 global option):"]
+    for row in TABLE:
+        for label, text in row.help:
+            out.append(f"      {label:<{column(row, label)}}{text}")
+    return "\n".join(out)
+
+
+def column(row: GlobalOption, label: str) -> int:
+    """Where a -h line's text starts after its label (socat's layout): the row's own, else 7 or 15."""
+    return row.column or (7 if len(label) <= 5 else 15)
 
 
 def _groups(groups: frozenset[str]) -> str:
@@ -50,7 +30,7 @@ def help_text(level: int) -> str:
         "pysocat - socat rebuilt in Python",
         "Usage:",
         "pysocat [options] <bi-address> <bi-address>",
-        GLOBAL_HELP.rstrip("\n"),
+        global_help(),
         "   bi-address:",
         "      <single-address>!!<single-address>",
         "      <single-address>",

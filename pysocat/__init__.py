@@ -9,9 +9,9 @@ From a shell: ``pysocat TCP-LISTEN:7000,fork,reuseaddr STDOUT``.  From Python:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .version import VERSION
+
+TYPE_CHECKING = False  # typing is not imported: `pysocat -V` and every relay start pay for this module
 
 __version__ = VERSION
 __all__ = ["AddressError", "Error", "Relay", "__version__", "run"]
@@ -28,7 +28,7 @@ def run(argv: list[str]) -> int:
     return main(argv)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Load the library API on first use (the CLI's start-up does not pay for it)."""
     if name == "Relay":
         from .relay import Relay

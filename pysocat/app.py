@@ -224,6 +224,8 @@ class Run:
         return serve_forking(acceptor, handle)
 
     def _serve_concurrent(self, acceptor: Acceptor, peer_session: PeerSession, limit: int | None) -> int:
+        if limit is None and not self.rt.library:
+            _raise_fd_limit()
         engine = self.engine = Engine(self.cfg, self.rt, contain=limit is None)
         if limit is not None:
             acceptor.max_children = limit
@@ -284,6 +286,19 @@ class Run:
         if self.engine is None:
             return {"sessions": 0, "open_sessions": 0, "bytes_left_to_right": 0, "bytes_right_to_left": 0}
         return self.engine.stats()
+
+
+def _raise_fd_limit() -> None:
+    """A process serving every peer itself needs descriptors: the soft RLIMIT_NOFILE goes up to the hard one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            log.info(f"setrlimit(RLIMIT_NOFILE): {soft} -> {hard} descriptors")
+        except (OSError, ValueError) as exc:
+            log.warn(f"setrlimit(RLIMIT_NOFILE, {hard}): {exc}")
 
 
 def relay(cfg: Config, first: Spec, second: Spec, rt: Runtime) -> int:

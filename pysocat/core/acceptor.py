@@ -14,6 +14,7 @@ in different processes:
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -69,6 +70,7 @@ class Acceptor:
         self.closed = False
         self.listening = True
         self.drained = False  # the last accept() found nobody waiting
+        self.exhausted = False  # the last accept() failed for want of descriptors or memory
         sock.setblocking(False)
 
     def then(self, step: Then) -> Acceptor:
@@ -82,7 +84,7 @@ class Acceptor:
 
     def accept(self) -> Peer | None:
         """Take one waiting connection and screen it; None if none was waiting or it was refused."""
-        self.drained = False
+        self.drained = self.exhausted = False
         try:
             conn, peer = self.sock.accept()
         except BlockingIOError:
@@ -92,6 +94,7 @@ class Acceptor:
             return None
         except OSError as exc:
             log.warn(f"accept({self.sock.fileno()}): {exc.strerror}")
+            self.exhausted = exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
             return None
         return Peer(conn, peer) if self.admit(conn, peer) else None
 

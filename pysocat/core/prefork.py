@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import os
-import select
 import signal
 import socket
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from .. import log
 from ..net.sockets import family_of
 from .acceptor import Acceptor, Peer
 from .serve import SIG_DFL, ChildTracker, raw_signal
+from .waiting import wait
 
 IDLE = 4  # workers kept waiting in accept()
 
@@ -68,10 +68,7 @@ class WorkerPool:
                         return self._work()
                     self.tracker.children.add(pid)
                     self.idle.add(pid)
-                try:
-                    select.select([self.tracker.wake_r, self.ready_r], [], [])
-                except InterruptedError:
-                    pass
+                wait([self.tracker.wake_r, self.ready_r], [], None)
         finally:
             if self.idle and os.getpid() != getattr(self, "worker_pid", None):
                 for pid in self.idle:

@@ -1,9 +1,10 @@
-"""One direction of a session: read from a source into a buffer, write it to a destination.
+"""One direction of a session: read from a source, hold at most one buffer, write it on.
 
-A :class:`Pump` holds at most one buffer; its state is ``pending`` (bytes read,
-not yet written), ``eof`` (the source ended) and ``done`` (EOF passed on as a
-half-close).  The engine only waits for what :meth:`Pump.wants` names and asks
-the pump to step.  The zero-copy movers (:mod:`.zerocopy`) are Pumps too.
+A pump's state is explicit (:mod:`.pumpstate`): each step reports an event and
+the table names the next state.  The engine only waits for what
+:meth:`Pump.wants` names and asks the pump to step.  This class moves bytes
+through a userspace buffer (conversions, dumps, datagrams); the zero-copy
+movers in :mod:`.zerocopy` are subclasses the session picks instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..config import Config
 from ..dump import Dumper
 from ..errors import SocatError
 from .endpoint import Endpoint
+from .pumpstate import ENDED, TRANSITIONS, Event, State, advance
 
 IGNOREEOF_POLL = 0.1
 READ = select.EPOLLIN
@@ -34,37 +36,64 @@ class Pump:
         self.src, self.dst, self.index, self.tag = src, dst, index, tag
         self.buf = bytearray(cfg.bufsize)
         self.view = memoryview(self.buf)
-        self.pending: memoryview | None = None
-        self.eof = False
-        self.done = False
+        self.state = State.READING
+        self.pending: memoryview | None = None  # bytes read and not yet written
         self.moved = 0
         self.left = src.rconv.readbytes
-        self.poll_at: float | None = None
+        self.poll_at: float | None = None  # POLLING: when to read again
         self.dumper = dumper
         self.datagram = src.datagram or dst.datagram
         self.chatty = log.current().enabled("I")
 
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def eof(self) -> bool:
+        """The source has ended."""
+        return self.state in ENDED
+
+    @property
+    def done(self) -> bool:
+        """EOF was passed on: this direction is over."""
+        return self.state is State.DONE
+
+    def go(self, event: Event) -> None:
+        """Take the table's transition for ``event``; entering DONE half-closes the destination."""
+        new = TRANSITIONS.get((self.state, event)) or advance(self.state, event)
+        self.state = new
+        if new is State.DONE:
+            self.on_done()
+
+    def on_done(self) -> None:
+        """Pass EOF on (and release what the mover holds)."""
+        self.dst.shutdown_write()
+
+    def holding(self) -> bool:
+        """Whether bytes read are still waiting for the destination."""
+        return self.pending is not None
+
     def wants(self) -> tuple[int | None, int, bool]:
-        """(fd, selector event, pollable) this pump waits on, or (None, 0, True)."""
-        if self.pending is not None:
-            return self.dst.wfd, WRITE, self.dst.w_pollable
-        if self.eof:
+        """(fd, selector event, pollable) this pump waits on, or (None, 0, True) when done."""
+        state = self.state
+        if state is State.READING or state is State.POLLING:
+            return self.src.rfd, READ, self.src.r_pollable
+        if state is State.DONE:
             return None, 0, True
-        return self.src.rfd, READ, self.src.r_pollable
+        return self.dst.wfd, WRITE, self.dst.w_pollable
 
     def steady(self) -> bool:
         """True while the pump only waits for its source to become readable.
 
-        Nothing held back, no EOF, no poll timer, and nothing already buffered
+        READING (nothing held, no EOF, no poll timer), and nothing already buffered
         above the descriptor (a TLS session's complete records) that epoll cannot see.
         """
-        return self.pending is None and not self.eof and self.poll_at is None and self.src.r_pollable
+        return self.state is State.READING and self.src.r_pollable
 
+    # -- steps ---------------------------------------------------------------------------------
     def step_read(self, now: float) -> bool:
-        """Read once and try to write it; True when bytes moved or state changed."""
+        """Read once and try to write it; True when bytes moved or the state changed."""
         size = len(self.buf) if self.left is None else min(len(self.buf), self.left)
         if size == 0:
-            return self._at_eof()
+            return self.at_eof()
         try:
             n = self.src.read_into(self.view[:size])
         except (BlockingIOError, InterruptedError):
@@ -72,7 +101,7 @@ class Pump:
         except OSError as exc:
             if exc.errno == errno.EIO and self.src.rconv.ignoreeof is False and not self.src.datagram:
                 # a pty whose slave side closed reads EIO: that is its EOF
-                return self._at_eof()
+                return self.at_eof()
             raise _io_error("read", self.src.rfd, size, exc) from None
         if n == 0 and (not self.src.datagram or self.src.rconv.null_eof):
             return self.nothing_read(now)
@@ -80,28 +109,31 @@ class Pump:
         data: bytes | memoryview = self.view[:n]
         if self.left is not None:
             self.left -= n
-        data = self._convert(data)
+        escaped = False
+        if not (self.src.rconv.transparent and self.dst.wconv.transparent):
+            data, escaped = self._convert(data)
         if self.dumper.active:
             self.dumper.record(self.tag, bytes(data), self.moved)
         self.moved += len(data)
         if self.chatty:
             log.info(f"transferred {len(data)} bytes from {self.src.rfd} to {self.dst.wfd}")
         self.pending = memoryview(data) if not isinstance(data, memoryview) else data
-        self.step_write()
-        if self.left == 0 and self.pending is None:
-            self._at_eof()
+        sent = self._flush()
+        self.go(Event.MOVED if sent is Event.SENT else sent or Event.HELD)
+        if escaped or self.left == 0:
+            self.at_eof(notice=not escaped)
         return True
 
-    def _convert(self, data: bytes | memoryview) -> bytes | memoryview:
+    def _convert(self, data: bytes | memoryview) -> tuple[bytes, bool]:
+        """Line-end conversions and the escape character; (bytes, whether the escape was seen)."""
         rc, wc = self.src.rconv, self.dst.wconv
-        if rc.transparent and wc.transparent:
-            return data
         out = bytes(data)
+        escaped = False
         if rc.escape is not None:
             cut = out.find(bytes((rc.escape,)))
             if cut >= 0:
                 out = out[:cut]
-                self.eof = True
+                escaped = True
         if rc.crlf:
             out = out.replace(b"\r\n", b"\n")
         elif rc.cr:
@@ -110,54 +142,62 @@ class Pump:
             out = out.replace(b"\n", b"\r\n")
         elif wc.cr:
             out = out.replace(b"\n", b"\r")
-        return out
+        return out, escaped
 
-    def step_write(self) -> bool:
-        """Write pending bytes once; True when some were written."""
-        if self.pending is None:
-            return False
+    def _flush(self) -> Event | None:
+        """Write held bytes once: SENT when none are left, HELD when some are, DROPPED, or None (blocked)."""
+        assert self.pending is not None
         try:
             n = self.dst.write(self.pending)
         except (BlockingIOError, InterruptedError):
-            return False
+            return None
         except OSError as exc:
             return self.write_failed(exc, len(self.pending))
         if n >= len(self.pending) or self.datagram:
             self.pending = None
-        else:
-            self.pending = self.pending[n:]
-        if self.pending is None and self.eof:
-            self.finish()
-        return n > 0
+            return Event.SENT
+        self.pending = self.pending[n:]
+        return Event.HELD
+
+    def step_write(self) -> bool:
+        """Write held bytes once; True when some were written (or the state changed)."""
+        if self.pending is None:
+            return False
+        before = len(self.pending)
+        event = self._flush()
+        if event is None:
+            return False
+        if event is not Event.HELD:
+            self.go(event)
+        return event is not Event.HELD or len(self.pending or b"") < before
 
     def nothing_read(self, now: float) -> bool:
         """A read returned 0: EOF, or with ignoreeof a poll again a little later."""
         if self.src.rconv.ignoreeof:
             self.poll_at = now + IGNOREEOF_POLL
+            self.go(Event.EMPTY)
             return False
-        return self._at_eof()
+        return self.at_eof()
 
-    def write_failed(self, exc: OSError, size: int) -> bool:
-        """A write error ends the run, unless cool-write makes EPIPE/ECONNRESET quiet."""
+    def write_failed(self, exc: OSError, size: int) -> Event:
+        """A write error ends the run, unless cool-write makes EPIPE/ECONNRESET quiet (DROPPED)."""
         if exc.errno in (errno.EPIPE, errno.ECONNRESET) and self.dst.wconv.cool_write:
             log.notice(f"write({self.dst.wfd}, 0x0, {size}): {exc.strerror}")
-            self.pending = None
-            self.eof = True
-            self.finish()
-            return True
+            self.drop()
+            return Event.DROPPED
         raise _io_error("write", self.dst.wfd, size, exc) from None
 
-    def _at_eof(self) -> bool:
-        if not self.eof:
-            self.eof = True
-            fd = self.src.rfd
-            log.notice(f"socket {self.index} (fd {fd}) is at EOF")
-        if self.pending is None:
-            self.finish()
-        return True
+    def drop(self) -> None:
+        """Forget what is held (the destination is gone)."""
+        self.pending = None
 
-    def finish(self) -> None:
-        """Flushed after EOF: half-close the destination."""
-        if not self.done:
-            self.done = True
-            self.dst.shutdown_write()
+    def at_eof(self, notice: bool = True) -> bool:
+        """The source ended: DONE at once, or FLUSHING while bytes are still held."""
+        if self.state in ENDED:
+            return True
+        if notice:
+            log.notice(f"socket {self.index} (fd {self.src.rfd}) is at EOF")
+        self.go(Event.EOF)
+        if self.state is State.FLUSHING and not self.holding():
+            self.go(Event.SENT)
+        return True

@@ -13,7 +13,6 @@ one admitted peer (open the other address, run the session, return its status).
 from __future__ import annotations
 
 import os
-import select
 import signal
 import sys
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from ..errors import QuietExit, SignalExit, SocatError
 from .acceptor import Acceptor, Peer
 from .engine import Engine
 from .session import Session
+from .waiting import wait
 
 Handle = Callable[[Peer], int]
 
@@ -118,11 +118,10 @@ def wait_for_peer(acceptor: Acceptor, tracker: ChildTracker | None) -> Peer:
             waits.append(tracker.wake_r)
             if tracker.full(acceptor.max_children):
                 waits.remove(lfd)
-        try:
-            readable, _w, _x = select.select(waits, [], [], acceptor.timeout)
-        except InterruptedError:
-            continue
+        readable, _w = wait(waits, [], acceptor.timeout)
         if not readable:
+            if acceptor.timeout is None:
+                continue
             # socat: a W line and a normal end, the option's purpose is to stop waiting
             log.warn(f"accept: Connection timed out (no peer within {acceptor.timeout} seconds)")
             raise QuietExit(0)
@@ -199,13 +198,19 @@ def serve_concurrent(acceptor: Acceptor, engine: Engine, open_session: OpenSessi
                 return
             peer = acceptor.accept()
             if peer is None:
-                if acceptor.drained:
+                if acceptor.exhausted and engine.sessions:  # out of descriptors: wait for a session to end
+                    engine.unwatch(fd)
+                    paused = True
+                if acceptor.drained or acceptor.exhausted:
                     return
                 continue
             try:
                 first, second, rt = open_session(peer)
-            except SocatError as exc:
+            except SocatError as exc:  # this peer's session fails alone; the listener goes on
                 log.error(exc.message)
+                continue
+            except OSError as exc:
+                log.error(f"opening a session: {exc.strerror or exc}")
                 continue
             session = engine.session(first, second, rt)
             log.info(f"session {session.number} started")

@@ -16,6 +16,7 @@ from ..config import Config
 from ..dump import Dumper
 from .endpoint import Endpoint
 from .pump import READ, WRITE, Pump
+from .pumpstate import State
 from .runtime import Runtime
 
 
@@ -74,14 +75,12 @@ class Session:
         always = False
         deadline: float | None = None
         for p in active:
-            if p.poll_at is not None and p.pending is None:
+            if p.state is State.POLLING and p.poll_at is not None:
                 deadline = p.poll_at if deadline is None else min(deadline, p.poll_at)
                 if now < p.poll_at:
                     continue
             fd, ev, pollable = p.wants()
             if fd is None:
-                if p.eof:
-                    p.finish()
                 continue
             if pollable:
                 wanted[fd] = wanted.get(fd, 0) | ev
@@ -106,7 +105,7 @@ class Session:
             if p.done:
                 continue
             fd, ev, pollable = p.wants()
-            if fd is None or (p.poll_at is not None and now < p.poll_at):
+            if fd is None or (p.state is State.POLLING and p.poll_at is not None and now < p.poll_at):
                 continue
             if not pollable or ready.get(fd, 0) & (ev | HUP):
                 moved |= p.step_write() if ev == WRITE else p.step_read(now)

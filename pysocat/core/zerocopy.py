@@ -16,9 +16,9 @@ import stat
 import time
 from typing import Any
 
-from .. import log
 from .endpoint import Endpoint
-from .pump import READ, WRITE, Pump, _io_error
+from .pump import Pump, _io_error
+from .pumpstate import Event, State
 
 CHUNK = 1 << 20  # bytes the private pipe holds on a bulk stream (F_SETPIPE_SZ; may be capped by the kernel)
 START = 1 << 16  # a new pipe's default size: short connections never pay for a big one
@@ -32,31 +32,26 @@ class SplicePump(Pump):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.pr, self.pw = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.pr = self.pw = -1  # the private pipe, made at the first read: an idle session holds no pipe
         self.capacity = START  # grown to CHUNK once a read fills the pipe (bulk stream)
         self.inpipe = 0
         self.grown = False
         self.spliced = False
+        self.out_spliced = False
         self.userspace = False
 
-    def wants(self) -> tuple[int | None, int, bool]:
-        if self.userspace:
-            return super().wants()
-        if self.inpipe:
-            return self.dst.wfd, WRITE, self.dst.w_pollable
-        if self.eof:
-            return None, 0, True
-        return self.src.rfd, READ, self.src.r_pollable
-
-    def steady(self) -> bool:
-        if self.userspace:
-            return super().steady()
-        return not self.inpipe and not self.eof and self.poll_at is None and self.src.r_pollable
+    def holding(self) -> bool:
+        return super().holding() if self.userspace else self.inpipe > 0
 
     def step_read(self, now: float) -> bool:
         if self.userspace:
             return super().step_read(now)
         assert self.src.rfd is not None
+        if self.pw < 0:
+            try:
+                self.pr, self.pw = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError as exc:
+                raise _io_error("pipe", None, 0, exc) from None
         try:
             n = os.splice(self.src.rfd, self.pw, self.capacity - self.inpipe, None, None, SPLICE_FLAGS)
         except (BlockingIOError, InterruptedError):
@@ -74,31 +69,42 @@ class SplicePump(Pump):
         self.moved += n
         if self.inpipe >= self.capacity and not self.grown:
             self._grow()
-        self.step_write()
+        event = self._flush_pipe()
+        if event is None or event is Event.HELD:
+            self.go(Event.HELD)
+        else:
+            self.go(Event.MOVED if event is Event.SENT else event)
         return True
+
+    def _flush_pipe(self) -> Event | None:
+        """Splice the pipe's bytes on once: SENT, HELD, DROPPED, None (blocked), or a fallback's event."""
+        assert self.dst.wfd is not None
+        try:
+            n = os.splice(self.pr, self.dst.wfd, self.inpipe, None, None, SPLICE_FLAGS)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError as exc:
+            if exc.errno in _FALLBACK and not self.out_spliced:
+                # the destination refuses splice: copy what is in the pipe, then go userspace
+                return self._drain_to_userspace()
+            size, self.inpipe = self.inpipe, 0
+            return self.write_failed(exc, size)
+        self.inpipe -= n
+        self.out_spliced = True
+        return Event.HELD if self.inpipe else Event.SENT
 
     def step_write(self) -> bool:
         if self.userspace:
             return super().step_write()
         if not self.inpipe:
             return False
-        assert self.dst.wfd is not None
-        try:
-            n = os.splice(self.pr, self.dst.wfd, self.inpipe, None, None, SPLICE_FLAGS)
-        except (BlockingIOError, InterruptedError):
+        before = self.inpipe
+        event = self._flush_pipe()
+        if event is None:
             return False
-        except OSError as exc:
-            if exc.errno in _FALLBACK and not self.spliced_out():
-                # the destination refuses splice: copy what is in the pipe, then go userspace
-                self._drain_to_userspace()
-                return True
-            size, self.inpipe = self.inpipe, 0
-            return self.write_failed(exc, size)
-        self.inpipe -= n
-        self.out_spliced = True
-        if not self.inpipe and self.eof:
-            self.finish()
-        return n > 0
+        if event is not Event.HELD:
+            self.go(event)
+        return event is not Event.HELD or self.inpipe < before
 
     def _grow(self) -> None:
         self.grown = True
@@ -107,22 +113,11 @@ class SplicePump(Pump):
         except OSError:
             pass  # capped by pipe-max-size: keep the default size
 
-    def spliced_out(self) -> bool:
-        return bool(getattr(self, "out_spliced", False))
-
-    def _at_eof(self) -> bool:
-        if not self.eof:
-            self.eof = True
-            log.notice(f"socket {self.index} (fd {self.src.rfd}) is at EOF")
-        if not self.inpipe and (self.userspace is False or self.pending is None):
-            self.finish()
-        return True
-
     def _fall_back(self) -> None:
         self.userspace = True
         self._close_pipe()
 
-    def _drain_to_userspace(self) -> None:
+    def _drain_to_userspace(self) -> Event | None:
         data = b""
         while self.inpipe:
             chunk = os.read(self.pr, self.inpipe)
@@ -133,36 +128,39 @@ class SplicePump(Pump):
         self.inpipe = 0
         self.userspace = True
         self._close_pipe()
-        if data:
-            self.pending = memoryview(data)
-            self.step_write()
-        elif self.eof:
-            self.finish()
+        if not data:
+            return Event.SENT
+        self.pending = memoryview(data)
+        return self._flush()
+
+    def drop(self) -> None:
+        super().drop()
+        self.inpipe = 0
 
     def _close_pipe(self) -> None:
         for fd in (self.pr, self.pw):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
         self.pr = self.pw = -1
 
-    def finish(self) -> None:
-        if not self.done and not self.userspace:
-            self._close_pipe()
-        super().finish()
+    def on_done(self) -> None:
+        self._close_pipe()
+        super().on_done()
 
 
 class DirectSplicePump(Pump):
     """One side is itself a pipe: one splice() per move, no private pipe, nothing held.
 
-    The pump waits for the source to be readable; when splice() would block there
-    the destination must be full, so it waits for that instead (and back again).
+    The pump waits for the source to be readable (READING); when splice() would
+    block there the destination must be full, so it waits for that instead
+    (WRITING, nothing held) and back again once it was writable.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.await_dst = False
         self.spliced = False
         self.userspace = False
         self.src_is_pipe = _is_fifo(self.src.rfd)
@@ -172,20 +170,6 @@ class DirectSplicePump(Pump):
                     fcntl.fcntl(fd, F_SETPIPE_SZ, CHUNK)
                 except OSError:
                     pass
-
-    def wants(self) -> tuple[int | None, int, bool]:
-        if self.userspace:
-            return super().wants()
-        if self.eof:
-            return None, 0, True
-        if self.await_dst:
-            return self.dst.wfd, WRITE, self.dst.w_pollable
-        return self.src.rfd, READ, self.src.r_pollable
-
-    def steady(self) -> bool:
-        if self.userspace:
-            return super().steady()
-        return not self.await_dst and not self.eof and self.poll_at is None and self.src.r_pollable
 
     def step_read(self, now: float) -> bool:
         if self.userspace:
@@ -199,24 +183,30 @@ class DirectSplicePump(Pump):
 
     def _move(self, now: float) -> bool:
         assert self.src.rfd is not None and self.dst.wfd is not None
+        waiting_dst = self.state is State.WRITING
         try:
             n = os.splice(self.src.rfd, self.dst.wfd, CHUNK, None, None, SPLICE_FLAGS)
         except (BlockingIOError, InterruptedError):
-            self.await_dst = not self.await_dst
+            # waiting for the source: the destination is full; waiting for it: the source is empty
+            self.go(Event.SENT if waiting_dst else Event.FULL)
             return False
         except OSError as exc:
             if exc.errno in _FALLBACK and not self.spliced:
                 self.userspace = True
-                return super().step_read(now) if not self.await_dst else False
+                if waiting_dst:
+                    self.go(Event.SENT)
+                    return False
+                return super().step_read(now)
             if exc.errno == errno.EPIPE or self.src_is_pipe:
-                return self.write_failed(exc, CHUNK)
+                self.go(self.write_failed(exc, CHUNK))
+                return True
             raise _io_error("read", self.src.rfd, CHUNK, exc) from None
         if n == 0:
             return self.nothing_read(now)
         self.poll_at = None
-        self.await_dst = False
         self.spliced = True
         self.moved += n
+        self.go(Event.MOVED)
         return True
 
 

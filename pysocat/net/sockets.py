@@ -5,7 +5,6 @@ from __future__ import annotations
 import _socket
 import errno
 import os
-import select
 import socket
 import stat
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 from .. import log
 from ..core.endpoint import Conversions, Endpoint
+from ..core.waiting import wait
 from ..errors import SocatError, SpecError
 from ..options import OptionSet, Phase
 from ..registry import OpenContext
@@ -201,7 +201,7 @@ def connect_socket(sock: socket.socket, addr: Any, timeout: float | None) -> Non
     sock.setblocking(False)
     err = sock.connect_ex(addr)
     if err in (errno.EINPROGRESS, errno.EALREADY):
-        _r, w, _x = select.select([], [fd], [], timeout)
+        _r, w = wait([], [fd], timeout)
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if w else errno.ETIMEDOUT
     if err:
         where = f"{sockaddr_text(sock.family, addr)}, {_salen(sock.family, addr)}"

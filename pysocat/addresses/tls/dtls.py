@@ -37,6 +37,7 @@ from OpenSSL import SSL
 from ... import log
 from ...core.acceptor import Acceptor
 from ...core.endpoint import Endpoint, SessionEndpoint, Shut
+from ...core.waiting import wait
 from ...errors import SocatError, SpecError
 from ...net.sockets import strip_brackets
 from ...options import OptionSet
@@ -314,7 +315,7 @@ class DTLSConn:
     def _flush_wait(self, deadline: float) -> None:
         while not self.flush():
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([], [self.sock], [], left)[1]:
+            if left <= 0 or not wait([], [self.sock.fileno()], left)[1]:
                 return
 
     def _give(self, datagram: bytes) -> None:

@@ -12,34 +12,34 @@ from .common import fd_endpoint
 
 GROUPS = "FD,FIFO,CHR,BLK,REG,SOCKET,TERMIOS,UNIX,IP4,IP6,UDP,TCP"
 
-#: standard fds that were closed when pysocat started (placeholders hold them)
-CLOSED_AT_START: set[int] = set()
 _NAMES = {0: "standard input", 1: "standard output", 2: "standard error"}
 
 
-def guard_standard_fds() -> None:
-    """Hold closed fds 0-2 with /dev/null so nothing else lands on them."""
+def guard_standard_fds() -> frozenset[int]:
+    """Hold closed fds 0-2 with /dev/null so nothing else lands on them; which were closed."""
+    closed: set[int] = set()
     for fd in (0, 1, 2):
         try:
             os.fstat(fd)
         except OSError:
-            CLOSED_AT_START.add(fd)
+            closed.add(fd)
             null = os.open(os.devnull, os.O_RDWR)
             if null != fd:
                 os.dup2(null, fd)
                 os.close(null)
+    return frozenset(closed)
 
 
-def _check(fds: tuple[int, ...]) -> None:
+def _check(ctx: OpenContext, fds: tuple[int, ...]) -> None:
     for fd in fds:
-        if fd in CLOSED_AT_START:
+        if fd in ctx.rt.closed_stdio:
             raise SocatError(f"{_NAMES[fd]} (fd {fd}) is closed")
 
 
 def _std(rfd: int | None, wfd: int | None) -> Opener:
     def opener(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpoint:
         used = tuple(fd for fd, way in ((rfd, Dir.READ), (wfd, Dir.WRITE)) if fd is not None and ctx.direction & way)
-        _check(used)
+        _check(ctx, used)
         return fd_endpoint(ctx, opts, rfd, wfd, keep=(0, 1, 2))
 
     return opener
@@ -55,7 +55,7 @@ def open_fd(ctx: OpenContext, params: tuple[str, ...], opts: OptionSet) -> Endpo
         os.fstat(fd)
     except OSError as exc:
         raise SocatError(f"fstat({fd}): {exc.strerror}") from None
-    _check((fd,))
+    _check(ctx, (fd,))
     return fd_endpoint(ctx, opts, fd, fd, keep=(fd,))
 
 

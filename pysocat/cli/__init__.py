@@ -263,10 +263,10 @@ def _run(argv: list[str]) -> int:
     from ..core.runtime import Runtime
     from ..spec import parse
 
-    guard_standard_fds()
+    closed = guard_standard_fds()
     first, second = parse(addresses[0]), parse(addresses[1])
     rt = Runtime(log.current(), cfg.env_prefix, splice=not os.environ.get("PYSOCAT_NO_SPLICE"),
-                 prefork=not os.environ.get("PYSOCAT_NO_PREFORK"))
+                 prefork=not os.environ.get("PYSOCAT_NO_PREFORK"), closed_stdio=closed)
     run = Run(cfg, first, second, rt)
     saved = {sig: signal.signal(sig, _raise_signal) for sig in TERMINATING}
     try:

@@ -38,12 +38,14 @@ class Runtime:
         splice: bool = True,
         prefork: bool = True,
         library: bool = False,
+        closed_stdio: frozenset[int] = frozenset(),
     ) -> None:
         self.log = logger
         self.env_prefix = env_prefix
         self.splice = splice  # the zero-copy movers may be chosen (PYSOCAT_NO_SPLICE clears it)
         self.prefork = prefork  # fork listeners keep workers ahead of demand (PYSOCAT_NO_PREFORK clears it)
         self.library = library  # in a host program: never fork, never touch fds 0-2
+        self.closed_stdio = closed_stdio  # standard fds closed when the CLI started (placeholders hold them)
         self.exports: dict[str, str] = {}
         self.locks: list[str] = []
         self.terminals = TerminalGuard()

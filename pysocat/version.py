@@ -1,6 +1,6 @@
 """Version and feature lines for ``-V``; importable without loading the relay.
 
-``FEATURES`` lists the WITH_<NAME> features of the registered address types; a
+``features()`` (also read as ``FEATURES``) lists the WITH_<NAME> features of the registered address types; a
 test keeps it equal to ``registry.features()`` so -V stays honest and fast.
 """
 
@@ -10,7 +10,7 @@ import os
 
 VERSION = "0.1.0"
 SOCAT_COMPAT = "1.7.4.4"
-FEATURES: tuple[str, ...] = (
+BUILT_IN: tuple[str, ...] = (
     "STDIO", "FDNUM", "FILE", "CREAT", "GOPEN", "PIPE", "SOCKETPAIR", "EXEC", "SYSTEM",
     "IP4", "IP6", "TCP", "LISTEN", "LIBWRAP", "RETRY", "UNIX", "ABSTRACT_UNIXSOCKET",
     "SHELL", "PTY", "TERMIOS", "READLINE",
@@ -30,9 +30,16 @@ def has_udplite() -> bool:
     return True
 
 
-UDPLITE = has_udplite()  # udp.py registers the UDPLITE-* types under this same test
-if UDPLITE:
-    FEATURES += ("UDPLITE",)
+def features() -> tuple[str, ...]:
+    """The WITH_* names: the built-in ones, and UDPLITE where the kernel has it (asked now, not at import)."""
+    return BUILT_IN + (("UDPLITE",) if has_udplite() else ())
+
+
+def __getattr__(name: str) -> object:
+    """``FEATURES`` as before, probed when read (udp.py registers UDPLITE-* under the same test)."""
+    if name == "FEATURES":
+        return features()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def version_text() -> str:
@@ -43,6 +50,6 @@ def version_text() -> str:
         f"pysocat version {VERSION} compatible with socat version {SOCAT_COMPAT}",
         f"   running on {u.sysname} version {u.version}, release {u.release}, machine {u.machine}",
         "features:",
-        *(f"  #define WITH_{feat} 1" for feat in FEATURES),
+        *(f"  #define WITH_{feat} 1" for feat in features()),
     ]
     return "\n".join(lines) + "\n"

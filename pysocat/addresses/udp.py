@@ -45,7 +45,7 @@ from ..net.sockets import (
 )
 from ..options import OptionSet, Phase
 from ..registry import Dir, OpenContext, Opener, register
-from ..version import UDPLITE as HAVE_UDPLITE
+from ..version import has_udplite
 
 
 class IpKind(NamedTuple):
@@ -332,5 +332,5 @@ def register_family(kind: IpKind, prefix: str, groups: str, features: tuple[str,
 
 
 register_family(UDP, "UDP", "FD,SOCKET,RETRY,IP4,IP6,UDP,IPAPP", ("UDP",), "UDP")
-if HAVE_UDPLITE:  # only where the kernel has it; -V says WITH_UDPLITE under the same test
+if has_udplite():  # only where the kernel has it; -V says WITH_UDPLITE under the same test
     register_family(UDPLITE, "UDPLITE", "FD,SOCKET,RETRY,IP4,IP6,UDP,IPAPP", ("UDPLITE",), "UDP-Lite")

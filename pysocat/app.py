@@ -27,8 +27,9 @@ from .spec import AddressSpec, DualSpec, Spec
 Prepared = tuple[AddressSpec, AddressType, OptionSet]
 PeerSession = Callable[[Runtime, Peer], tuple[Endpoint, Endpoint]]  # an admitted peer -> both endpoints
 
-#: options that change pysocat's own process: refused with ``concurrent`` (one process serves every peer)
-PROCESS_WIDE = frozenset({"umask"})
+#: options that change pysocat's own process (beyond the PROCESS group): refused with ``concurrent``
+#: (one process serves every peer) and in library use (the process is the host's)
+PROCESS_WIDE = frozenset({"umask", "sighup", "sigint", "sigquit"})
 
 
 def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:
@@ -50,6 +51,16 @@ def _process_wide(prep: Prepared, child_takes: bool) -> list[str]:
     _spec, _row, opts = prep
     return sorted(name for name, desc in opts.descs.items()
                   if name in PROCESS_WIDE or ("PROCESS" in desc.groups and not child_takes))
+
+
+def _check_library(preps1: list[Prepared], preps2: list[Prepared]) -> None:
+    """In a host program: nothing that changes the host's process (privileges, umask, signal handlers)."""
+    for preps in (preps1, preps2):
+        for prep in preps:
+            bad = _process_wide(prep, "EXEC" in prep[1].groups)
+            if bad:
+                raise SpecError(f'address "{prep[0].text}": option "{bad[0]}" changes the process itself and is '
+                                "not available in library use (the process is the host program's)")
 
 
 def _check_concurrent(preps1: list[Prepared], preps2: list[Prepared]) -> None:
@@ -79,6 +90,8 @@ class Run:
         self.preps1 = _prepare(first, cfg)
         self.preps2 = _prepare(second, cfg)
         _check_concurrent(self.preps1, self.preps2)
+        if rt.library:
+            _check_library(self.preps1, self.preps2)
         self.want1 = (Dir.READ if cfg.left_to_right else Dir(0)) | (Dir.WRITE if cfg.right_to_left else Dir(0))
         self.want2 = (Dir.WRITE if cfg.left_to_right else Dir(0)) | (Dir.READ if cfg.right_to_left else Dir(0))
         self.engine: Engine | None = None

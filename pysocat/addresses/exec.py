@@ -205,7 +205,7 @@ def exec_in_place(ctx: OpenContext, argv: list[str], opts: OptionSet, shell: boo
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             log.warn(f"waitpid(): child {pid} exited with status {code}")
-        raise SystemExit(0)
+        return Endpoint(name=ctx.spec.text, rfd=None, wfd=None)  # nothing left to transfer: the relay ends, status 0
     for fd, target in ((peer.rfd, 0), (peer.wfd, 1)):
         if fd is not None:
             os.set_blocking(fd, True)

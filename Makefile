@@ -42,6 +42,8 @@ man-check: $(STAMP) apt-deps
 
 bench: $(STAMP)
 	@command -v socat >/dev/null || apt-get install -y socat
+	@command -v rinetd >/dev/null || test -x /usr/sbin/rinetd || (apt-get update -qq && apt-get install -y -qq rinetd) \
+		|| echo "rinetd could not be installed: the bench leaves its column out"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -17,15 +17,14 @@ from .core.acceptor import Acceptor, Peer
 from .core.endpoint import Endpoint, dual
 from .core.engine import Engine
 from .core.runtime import Runtime
-from .core.serve import serve_concurrent, serve_forking, serve_prefork, serve_single, wait_for_peer
+from .core.serve import PeerSession, serve_concurrent, serve_forking, serve_prefork, serve_single, wait_for_peer
 from .core.session import Session
-from .errors import SocatError, SpecError
+from .errors import SocatError, SpecError, WouldBlock
 from .options import OptionSet, Phase
 from .registry import AddressType, Dir, OpenContext, prepare
 from .spec import AddressSpec, DualSpec, Spec
 
 Prepared = tuple[AddressSpec, AddressType, OptionSet]
-PeerSession = Callable[[Runtime, Peer], tuple[Endpoint, Endpoint]]  # an admitted peer -> both endpoints
 
 #: options that change pysocat's own process (beyond the PROCESS group): refused with ``concurrent``
 #: (one process serves every peer) and in library use (the process is the host's)
@@ -111,6 +110,8 @@ class Run:
     def _open_one(self, prep: Prepared, index: int, want: Dir, rt: Runtime,
                   peer: Endpoint | None = None) -> Endpoint | Acceptor:
         spec, row, opts = prep
+        if rt.inline and row.waits:
+            raise WouldBlock
         ctx = self._ctx(prep, index, want, rt, peer)
         log.info(f"opening address {index}: {spec.text}")
         log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
@@ -192,65 +193,64 @@ class Run:
         return self.transfer(ep1, ep2)
 
     def _first_is_peer(self, acceptor: Acceptor) -> PeerSession:
-        def opened(rt: Runtime, peer: Peer) -> tuple[Endpoint, Endpoint]:
+        spec1, _row1, opts1 = self.preps1[0]
+
+        def first(rt: Runtime, peer: Peer) -> Endpoint:
             ep1 = acceptor.open_peer(self._ctx(self.preps1[0], 1, self.want1, rt, None), peer)
             try:
-                self.preps1[0][2].apply_process()
-                self.preps1[0][2].check_leftovers()
-                ep2 = self._open(_fresh(self.preps2), 2, self.want2, rt, ep1)
+                opts1.apply_process()
+                opts1.check_leftovers()
             except BaseException:
                 ep1.close()
                 raise
-            return ep1, ep2
+            return ep1
 
-        return opened
+        def second(rt: Runtime, ep1: Endpoint) -> Endpoint:
+            return self._open(_fresh(self.preps2), 2, self.want2, rt, ep1)
+
+        return PeerSession(self.rt.session, first, second, handshake=bool(acceptor.steps))
 
     def _second_is_peer(self, acceptor: Acceptor, ep1: Endpoint) -> PeerSession:
-        def opened(rt: Runtime, peer: Peer) -> tuple[Endpoint, Endpoint]:
+        opts2 = self.preps2[0][2]
+
+        def first(rt: Runtime, peer: Peer) -> Endpoint:
             ep2 = acceptor.open_peer(self._ctx(self.preps2[0], 2, self.want2, rt, ep1), peer)
             try:
-                self.preps2[0][2].apply_process()
-                self.preps2[0][2].check_leftovers()
+                opts2.apply_process()
+                opts2.check_leftovers()
             except BaseException:
                 ep2.close()
                 raise
-            return ep1, ep2
+            return ep2
 
-        return opened
+        # the listening second address's peer is opened first; the sessions's first endpoint is ep1
+        return PeerSession(self.rt.session, first, lambda rt, ep2: ep1, handshake=bool(acceptor.steps),
+                           swapped=True)
 
-    def _serve(self, acceptor: Acceptor, peer_session: PeerSession) -> int:
+    def _serve(self, acceptor: Acceptor, peers: PeerSession) -> int:
         """Serve a listening address's peers with the strategy its options (and the host) ask for."""
         self.acceptor = acceptor
         self.on_open()
 
         def handle(peer: Peer) -> int:
-            return self.transfer(*peer_session(self.rt, peer))
+            ep1, ep2, _rt = peers.both(peer, self.rt)
+            return self.transfer(ep1, ep2)
 
         if acceptor.concurrent or (self.rt.library and acceptor.fork):
-            return self._serve_concurrent(acceptor, peer_session, None)
+            return self._serve_concurrent(acceptor, peers, None)
         if self.rt.library:  # never fork a host program; one peer, served by the engine
-            return self._serve_concurrent(acceptor, peer_session, 1)
+            return self._serve_concurrent(acceptor, peers, 1)
         if not acceptor.fork:
             return serve_single(acceptor, handle)
         if acceptor.timeout is None and self.rt.prefork and acceptor.preforkable:
             return serve_prefork(acceptor, handle)
         return serve_forking(acceptor, handle)
 
-    def _serve_concurrent(self, acceptor: Acceptor, peer_session: PeerSession, limit: int | None) -> int:
+    def _serve_concurrent(self, acceptor: Acceptor, peers: PeerSession, limit: int | None) -> int:
         if limit is None and not self.rt.library:
             _raise_fd_limit()
         engine = self.engine = Engine(self.cfg, self.rt, contain=limit is None)
-        if limit is not None:
-            acceptor.max_children = limit
         last = [0]
-
-        def open_session(peer: Peer) -> tuple[Endpoint, Endpoint, Runtime]:
-            rt = self.rt.session()
-            ep1, ep2 = peer_session(rt, peer)
-            if limit is not None:  # one peer only: stop listening, as socat without fork
-                engine.unwatch(acceptor.fileno())
-                acceptor.stop_listening()
-            return ep1, ep2, rt
 
         def ended(session: Session, status: int) -> None:
             last[0] = status
@@ -260,7 +260,7 @@ class Run:
         try:
             if self.stopped:
                 return 0
-            serve_concurrent(acceptor, engine, open_session, on_end=ended)
+            serve_concurrent(acceptor, engine, peers, on_end=ended, once=limit is not None)
         finally:
             engine.close()
         return last[0]

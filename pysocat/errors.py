@@ -21,6 +21,11 @@ Error = SocatError
 AddressError = SpecError
 
 
+class WouldBlock(Exception):
+    """An opener run on the event loop's thread would have to wait (a name to resolve,
+    a handshake, a retry): open this address again off the loop."""
+
+
 class QuietExit(Exception):
     """End the run with ``status`` after the reason was already logged (no E line)."""
 

@@ -58,6 +58,7 @@ class AddressType(NamedTuple):
     checks: tuple[Callable[[str], object] | None, ...] = ()
     syntax: str = ""  # the head syntax when an optional parameter is not the last one
     serves: bool = False  # a listener whose opener returns an Acceptor (fork, concurrent, the library)
+    waits: bool = False  # the opener talks with its peer before returning (a handshake): never on the loop
 
     def usage(self) -> str:
         """socat's head syntax, e.g. ``tcp-connect:<host>:<port>``."""
@@ -88,6 +89,7 @@ def register(
     checks: tuple[Callable[[str], object] | None, ...] = (),
     syntax: str = "",
     serves: bool = False,
+    waits: bool = False,
 ) -> AddressType:
     """Add a keyword (and aliases); refuses duplicates loudly."""
     row = AddressType(
@@ -103,6 +105,7 @@ def register(
         checks,
         syntax,
         serves,
+        waits,
     )
     for key in (row.name, *row.aliases):
         if key in _TYPES:

@@ -105,4 +105,4 @@ def _opener() -> Opener:
 
 register("PROXY", ("proxy-server", "host", "port"), "FD,SOCKET,CHILD,RETRY,IP4,IP6,TCP,IPAPP,HTTP", _opener(),
          "PROXY-CONNECT", checks=(None, None, parse_port), features=("PROXY",),
-         help="TCP connection through an HTTP proxy (CONNECT)")
+         help="TCP connection through an HTTP proxy (CONNECT)", waits=True)

@@ -214,14 +214,14 @@ def _socks5(command: int) -> Opener:
 _G4 = "FD,SOCKET,CHILD,RETRY,IP4,IP6,TCP,IPAPP,SOCKS4"
 _G5 = "FD,SOCKET,CHILD,RETRY,IP4,IP6,TCP,IPAPP,SOCKS5"
 register("SOCKS4", ("socks-server", "host", "port"), _G4, _socks4(False), "SOCKS",
-         checks=(None, None, parse_port), features=("SOCKS4",), help="TCP connection through a SOCKS4 server")
+         checks=(None, None, parse_port), features=("SOCKS4",), help="TCP connection through a SOCKS4 server", waits=True)
 register("SOCKS4A", ("socks-server", "host", "port"), _G4, _socks4(True), checks=(None, None, parse_port),
-         features=("SOCKS4A",), help="TCP connection through a SOCKS4A server (it resolves the host)")
+         features=("SOCKS4A",), help="TCP connection through a SOCKS4A server (it resolves the host)", waits=True)
 register("SOCKS5-CONNECT", ("socks-server", "socks-port", "host", "port"), _G5, _socks5(1), "SOCKS5",
          optional=1, syntax=":<socks-server>[:<socks-port>]:<host>:<port>", checks=(None, None, None, parse_port),
          features=("SOCKS5",),
-         help="TCP connection through a SOCKS5 server (RFC 1928; optional user/password)")
+         help="TCP connection through a SOCKS5 server (RFC 1928; optional user/password)", waits=True)
 register("SOCKS5-LISTEN", ("socks-server", "socks-port", "listen-host", "listen-port"), _G5.replace("CHILD,", ""),
          _socks5(2), optional=1, syntax=":<socks-server>[:<socks-port>]:<listen-host>:<listen-port>",
          checks=(None, None, None, parse_port),
-         help="accept one connection at a SOCKS5 server (BIND)")
+         help="accept one connection at a SOCKS5 server (BIND)", waits=True)

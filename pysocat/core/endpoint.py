@@ -29,6 +29,15 @@ class Shut(Enum):
     END_CLOSE = "end-close"  # shared with other processes: no shutdown, no kill; just close at the end
 
 
+class Connecting:
+    """A connect() the session completes: wait for the socket to be writable, then ``finish(errno)``
+    (which raises SocatError for a failed connect), within ``deadline`` (monotonic, or None)."""
+
+    def __init__(self, deadline: float | None, finish: Callable[[int], None]) -> None:
+        self.deadline = deadline
+        self.finish = finish
+
+
 class Conversions:
     """Per-address stream options the engine honours."""
 
@@ -135,6 +144,7 @@ class Endpoint:
         self.zero_copy = True  # False when bytes must pass through userspace (TLS, framing, ...)
         self.failure: int | None = None  # set by close() when the far side failed (exit status to report)
         self.borrowed = False  # library use: standard and kept fds belong to the host, never replaced
+        self.connecting: Connecting | None = None  # a non-blocking connect still under way
         self._init_pollable()
         self.rconv = self.conv  # conversions applied to bytes read from here
         self.wconv = self.conv  # conversions applied to bytes written here

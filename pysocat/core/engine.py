@@ -10,10 +10,14 @@ is safe from any thread (it writes to the wakeup pipe, not a signal).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import select
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from .. import log
 from ..config import Config
@@ -25,6 +29,9 @@ from .runtime import Runtime
 from .session import Session
 
 EndHook = Callable[[Session, int], None]
+Done = Callable[[Any, BaseException | None], None]
+
+OPENERS = 4  # threads that open addresses and close sessions for a loop that must not block
 
 
 class Engine:
@@ -47,6 +54,9 @@ class Engine:
         self.poller.register(self.wake_r, select.EPOLLIN)
         self.stopping = False
         self.on_end: EndHook | None = None
+        self.pool: ThreadPoolExecutor | None = None  # made on the first defer()
+        self.completed: deque[tuple[Future[Any], Done]] = deque()
+        self.deferred = 0  # blocking jobs not yet handed back
         self.opened = 0  # sessions ever added
         self.ended_lr = 0  # bytes of sessions already ended
         self.ended_rl = 0
@@ -74,6 +84,34 @@ class Engine:
                 self.poller.unregister(fd)
             except OSError:
                 pass
+
+    def defer(self, work: Callable[[], Any], done: Done) -> None:
+        """Run blocking ``work`` (opening an address, reaping a program) off the loop.
+
+        ``done(result, error)`` is called back in the loop's thread.  The work runs
+        with the loop's context (its logger and runtime) in a small pool of threads.
+        """
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=OPENERS, thread_name_prefix="pysocat-open")
+        self.deferred += 1
+        context = contextvars.copy_context()
+
+        def finished(future: Future[Any]) -> None:
+            self.completed.append((future, done))
+            try:
+                os.write(self.wake_w, b".")
+            except OSError:
+                pass
+
+        self.pool.submit(context.run, work).add_done_callback(finished)
+
+    def _hand_back(self) -> None:
+        """Call back the jobs that finished (in the loop's thread)."""
+        while self.completed:
+            future, done = self.completed.popleft()
+            self.deferred -= 1
+            error = future.exception()
+            done(None if error is not None else future.result(), error)
 
     def stop(self) -> None:
         """End :meth:`run` soon; callable from any thread or a signal handler."""
@@ -109,7 +147,7 @@ class Engine:
             now = monotonic()
             if self.dirty:
                 self._plan(now)
-            if self.stopping or not (self.sessions or len(sources) > 0):
+            if self.stopping or not (self.sessions or len(sources) > 0 or self.deferred):
                 return
             if self.always:
                 timeout = 0.0
@@ -139,16 +177,20 @@ class Engine:
                     touched.add(owned)
                 elif fd == wake:
                     self._drain_wake()
+                    if self.completed:
+                        self._hand_back()
                 else:
                     handler = sources.get(fd)
                     if handler is not None:
                         handler()
             if self.always:
                 touched.update(self.always)
-            for s in self.timed:
+            for s in tuple(self.timed):
                 if s.deadline is not None and s.deadline <= now:
                     touched.add(s)
-            for s in touched:
+            stepping = tuple(touched)  # a failing session leaves the sets while they are walked
+            touched.clear()
+            for s in stepping:
                 if s.closed:
                     continue
                 try:
@@ -156,8 +198,12 @@ class Engine:
                 except SocatError as exc:
                     self._fail(s, exc)
                     continue
+                except Exception as exc:  # a bug: with contain, it ends this session only
+                    if not self.contain:
+                        raise
+                    self._fail(s, SocatError(f"internal error: {type(exc).__name__}: {exc}"))
+                    continue
                 self.dirty.add(s)
-            touched.clear()
 
     def _drain_wake(self) -> None:
         try:
@@ -260,9 +306,13 @@ class Engine:
         self.end(s)
 
     def close(self) -> None:
-        """End every session still open and release the loop's own descriptors."""
+        """End every session still open, wait for deferred work, release the loop's own descriptors."""
+        self.stopping = True
         for s in list(self.sessions):
             self.end(s)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self._hand_back()
         for fd in list(self.sources):
             self.unwatch(fd)
         self.poller.close()

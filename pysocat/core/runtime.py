@@ -45,6 +45,7 @@ class Runtime:
         self.splice = splice  # the zero-copy movers may be chosen (PYSOCAT_NO_SPLICE clears it)
         self.prefork = prefork  # fork listeners keep workers ahead of demand (PYSOCAT_NO_PREFORK clears it)
         self.library = library  # in a host program: never fork, never touch fds 0-2
+        self.inline = False  # opening on the event loop's thread: an opener that would wait raises WouldBlock
         self.closed_stdio = closed_stdio  # standard fds closed when the CLI started (placeholders hold them)
         self.exports: dict[str, str] = {}
         self.locks: list[str] = []

@@ -12,6 +12,7 @@ one admitted peer (open the other address, run the session, return its status).
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -19,8 +20,9 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .. import log
-from ..errors import QuietExit, SignalExit, SocatError
+from ..errors import QuietExit, SignalExit, SocatError, WouldBlock
 from .acceptor import Acceptor, Peer
+from .endpoint import Endpoint
 from .engine import Engine
 from .session import Session
 from .waiting import wait
@@ -172,19 +174,49 @@ def serve_prefork(acceptor: Acceptor, handle: Handle) -> int:
     child_exit(handle, peer)
 
 
-Opened = tuple[Any, Any, Any]  # (first endpoint, second endpoint, session runtime)
-OpenSession = Callable[[Peer], Opened]
+class PeerSession:
+    """How a served peer becomes a session: its own endpoint, then the other address's.
+
+    ``first(rt, peer)`` is cheap unless ``handshake`` (a TLS/DTLS handshake per
+    peer); ``second(rt, ep1)`` may raise :class:`~pysocat.errors.WouldBlock` when
+    ``rt.inline`` and it would have to wait.
+    """
+
+    def __init__(self, runtime: Callable[[], Any], first: Callable[[Any, Peer], Endpoint],
+                 second: Callable[[Any, Endpoint], Endpoint], handshake: bool, swapped: bool = False) -> None:
+        self.runtime, self.first, self.second, self.handshake = runtime, first, second, handshake
+        self.swapped = swapped  # the listening address is the second one: its peer is the session's right side
+
+    def pair(self, a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:
+        """(left, right) of the session from (the peer's endpoint, the other one)."""
+        return (b, a) if self.swapped else (a, b)
+
+    def both(self, peer: Peer, rt: Any = None) -> tuple[Endpoint, Endpoint, Any]:
+        """Open the whole session here (off the loop, or in a process of its own): (left, right, runtime)."""
+        rt = self.runtime() if rt is None else rt
+        ep = self.first(rt, peer)
+        try:
+            return (*self.pair(ep, self.second(rt, ep)), rt)
+        except BaseException:
+            if not self.swapped:
+                ep.close()
+            raise
 
 
-def serve_concurrent(acceptor: Acceptor, engine: Engine, open_session: OpenSession,
-                     on_end: Callable[[Session, int], None] | None = None) -> int:
+def serve_concurrent(acceptor: Acceptor, engine: Engine, peers: PeerSession,
+                     on_end: Callable[[Session, int], None] | None = None, once: bool = False) -> int:
     """Every peer a session of ``engine``, in this process; ``max-children`` bounds open sessions.
 
-    A session that fails to open or fails later ends alone with its E/W line;
-    the listener keeps serving until the engine is stopped.
+    A peer's session opens on the loop when that cannot wait (a TCP connect to an
+    address, completed by the loop; a program; a file); what would wait (a name
+    to resolve, a TLS or proxy handshake, retries) runs off the loop
+    (:meth:`Engine.defer`), so a slow backend never holds up the others.  A
+    session that fails to open or fails later ends alone with its E/W line; the
+    listener keeps serving until the engine is stopped.
     """
     limit = acceptor.max_children
     paused = False
+    pending = 0  # peers whose session is being opened off the loop
     fd = acceptor.fileno()
 
     def on_ready() -> None:
@@ -192,7 +224,7 @@ def serve_concurrent(acceptor: Acceptor, engine: Engine, open_session: OpenSessi
         for _ in range(64):  # a burst of peers, without starving open sessions
             if not acceptor.listening:
                 return
-            if limit is not None and len(engine.sessions) >= limit:
+            if limit is not None and len(engine.sessions) + pending >= limit:
                 engine.unwatch(fd)
                 paused = True
                 return
@@ -204,25 +236,80 @@ def serve_concurrent(acceptor: Acceptor, engine: Engine, open_session: OpenSessi
                 if acceptor.drained or acceptor.exhausted:
                     return
                 continue
-            try:
-                first, second, rt = open_session(peer)
-            except SocatError as exc:  # this peer's session fails alone; the listener goes on
-                log.error(exc.message)
-                continue
-            except OSError as exc:
-                log.error(f"opening a session: {exc.strerror or exc}")
-                continue
-            session = engine.session(first, second, rt)
-            log.info(f"session {session.number} started")
+            if once:  # one peer only: stop listening, as socat without fork
+                engine.unwatch(fd)
+                acceptor.stop_listening()
+            start(peer)
 
-    def ended(session: Session, status: int) -> None:
+    def start(peer: Peer) -> None:
+        nonlocal pending
+        if peers.handshake:
+            pending += 1
+            engine.defer(functools.partial(peers.both, peer), opened)
+            return
+        try:
+            rt = peers.runtime()
+            ep1 = peers.first(rt, peer)
+        except (SocatError, OSError) as exc:
+            failed(exc)
+            return
+        rt.inline = True
+        try:
+            ep2 = peers.second(rt, ep1)
+        except WouldBlock:
+            rt.inline = False
+            pending += 1
+            engine.defer(lambda: (*peers.pair(ep1, peers.second(rt, ep1)), rt), functools.partial(opened, cleanup=ep1))
+            return
+        except (SocatError, OSError) as exc:
+            ep1.close()
+            failed(exc)
+            return
+        finally:
+            rt.inline = False
+        begin(*peers.pair(ep1, ep2), rt)
+
+    def opened(result: tuple[Endpoint, Endpoint, Any] | None, error: BaseException | None,
+               cleanup: Endpoint | None = None) -> None:
+        nonlocal pending
+        pending -= 1
+        if error is not None:
+            if cleanup is not None:
+                cleanup.close()
+            failed(error)
+            return
+        assert result is not None
+        begin(*result)
+
+    def begin(ep1: Endpoint, ep2: Endpoint, rt: Any) -> None:
+        if engine.stopping:
+            ep1.close()
+            ep2.close()
+            return
+        session = engine.session(ep1, ep2, rt)
+        log.info(f"session {session.number} started")
+
+    def failed(error: BaseException) -> None:
+        """This peer's session fails alone; the listener goes on."""
+        if isinstance(error, SocatError):
+            log.error(error.message)
+        elif isinstance(error, OSError):
+            log.error(f"opening a session: {error.strerror or error}")
+        else:
+            log.error(f"internal error: {type(error).__name__}: {error}")
+        resume()
+
+    def resume() -> None:
         nonlocal paused
-        log.info(f"session {session.number} ended with status {status}")
-        if on_end is not None:
-            on_end(session, status)
         if paused and acceptor.listening:
             paused = False
             engine.watch(fd, on_ready)
+
+    def ended(session: Session, status: int) -> None:
+        log.info(f"session {session.number} ended with status {status}")
+        if on_end is not None:
+            on_end(session, status)
+        resume()
 
     engine.on_end = ended
     engine.watch(fd, on_ready)

@@ -9,6 +9,8 @@ has been idle for ``-t``; ``-T`` ends a session idle that long.
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 
 from .. import log
@@ -60,6 +62,9 @@ class Session:
     # -- the engine's two questions --------------------------------------------------
     def plan(self, now: float) -> int | None:
         """Decide what to wait for; the exit status when the session is over."""
+        if self.connecting:
+            self._plan_connect()
+            return None
         cfg = self.cfg
         active = [p for p in self.pumps if not p.done]
         if not active:
@@ -100,6 +105,9 @@ class Session:
     def step(self, now: float) -> None:
         """Let every pump whose descriptor is ready (or unpollable, or due) move bytes."""
         ready, self.ready = self.ready, {}
+        if self.connecting:
+            self._step_connect(ready, now)
+            return
         moved = False
         for p in self.pumps:
             if p.done:
@@ -111,6 +119,35 @@ class Session:
                 moved |= p.step_write() if ev == WRITE else p.step_read(now)
         if moved:
             self.last = now
+
+    # -- connects the loop completes (concurrent sessions) -------------------------------
+    @property
+    def connecting(self) -> list[Endpoint]:
+        """Endpoints whose connect() is still under way."""
+        return [ep for ep in (self.first, self.second) if ep.connecting is not None]
+
+    def _plan_connect(self) -> None:
+        wanted: dict[int, int] = {}
+        deadline: float | None = None
+        for ep in self.connecting:
+            assert ep.sock is not None and ep.connecting is not None
+            wanted[ep.sock.fileno()] = WRITE
+            if ep.connecting.deadline is not None:
+                deadline = ep.connecting.deadline if deadline is None else min(deadline, ep.connecting.deadline)
+        self.wanted, self.always, self.deadline, self.steady = wanted, False, deadline, False
+
+    def _step_connect(self, ready: dict[int, int], now: float) -> None:
+        """A connect ended (writable), or its connect-timeout passed: finish it (SocatError if it failed)."""
+        for ep in self.connecting:
+            assert ep.sock is not None and ep.connecting is not None
+            pending = ep.connecting
+            if ready.get(ep.sock.fileno(), 0) & (WRITE | HUP):
+                ep.connecting = None
+                pending.finish(ep.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            elif pending.deadline is not None and now >= pending.deadline:
+                ep.connecting = None
+                pending.finish(errno.ETIMEDOUT)
+        self.last = now
 
     def moved(self, now: float) -> None:
         """Bytes moved on the fast path: restart the idle clocks."""

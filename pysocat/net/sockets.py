@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import log
-from ..core.endpoint import Conversions, Endpoint
+from ..core.endpoint import Connecting, Conversions, Endpoint
 from ..core.waiting import wait
-from ..errors import SocatError, SpecError
+from ..errors import SocatError, SpecError, WouldBlock
 from ..options import OptionSet, Phase
 from ..registry import OpenContext
 
@@ -204,8 +204,7 @@ def connect_socket(sock: socket.socket, addr: Any, timeout: float | None) -> Non
         _r, w = wait([], [fd], timeout)
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) if w else errno.ETIMEDOUT
     if err:
-        where = f"{sockaddr_text(sock.family, addr)}, {_salen(sock.family, addr)}"
-        raise SocatError(f"connect({fd}, {where}): {os.strerror(err)}")
+        raise SocatError(_connect_error(sock, addr, err))
 
 
 def with_retry(opts: OptionSet, what: Callable[[], Any], consume: bool = False) -> Any:
@@ -283,6 +282,8 @@ def stream_endpoint(sock: socket.socket, opts: OptionSet, name: str, datagram: b
 
 def connect_inet(ctx: OpenContext, host: str, port: int, family: int, opts: OptionSet, socktype: int) -> Endpoint:
     """Resolve, create, bind, connect (with retry): a connected IP socket endpoint."""
+    if ctx.rt.inline:
+        return _connect_later(ctx, host, port, family, opts, socktype)
     timeout = opts.get("connect-timeout")
     lowport = opts.get("lowport", False)
 
@@ -291,11 +292,7 @@ def connect_inet(ctx: OpenContext, host: str, port: int, family: int, opts: Opti
         for fam, sa in resolve(host, port, family, socktype):
             sock = new_socket(fam, socktype, opts)
             try:
-                local = bind_address(fam, opts, socktype)
-                if lowport and local is None:
-                    local = ("::" if fam == socket.AF_INET6 else "0.0.0.0", 0)
-                if local is not None:
-                    bind_socket(sock, local, lowport)
+                _bind_client(sock, fam, opts, socktype, lowport)
                 connect_socket(sock, sa, timeout)
                 return sock
             except SocatError as exc:
@@ -306,10 +303,79 @@ def connect_inet(ctx: OpenContext, host: str, port: int, family: int, opts: Opti
         raise last
 
     sock = with_retry(opts, attempt)
+    _connected(sock, opts)
+    return stream_endpoint(sock, opts, ctx.spec.text)
+
+
+def _bind_client(sock: socket.socket, fam: int, opts: OptionSet, socktype: int, lowport: bool) -> None:
+    local = bind_address(fam, opts, socktype)
+    if lowport and local is None:
+        local = ("::" if fam == socket.AF_INET6 else "0.0.0.0", 0)
+    if local is not None:
+        bind_socket(sock, local, lowport)
+
+
+def _connected(sock: socket.socket, opts: OptionSet) -> None:
+    """The connection is up: PASTCONNECT options and socat's notice."""
     opts.apply(Phase.PASTCONNECT, sock.fileno())
     if log.current().enabled("N"):
         log.notice(f"successfully connected from local address {sockaddr_text(family_of(sock), sock.getsockname())}")
-    return stream_endpoint(sock, opts, ctx.spec.text)
+
+
+def _literal(host: str) -> bool:
+    """Whether ``host`` is an address (nothing to resolve: no waiting)."""
+    text = strip_brackets(host).split("%")[0]
+    for fam in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(fam, text)
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _connect_later(ctx: OpenContext, host: str, port: int, family: int, opts: OptionSet,
+                   socktype: int) -> Endpoint:
+    """On the event loop: start a non-blocking connect and let the session complete it.
+
+    Anything that would wait here (a name to resolve, several addresses to try in
+    turn, retries) raises WouldBlock: the caller opens the address off the loop.
+    """
+    if not _literal(host) or any(name in opts.values for name in ("retry", "forever")):
+        raise WouldBlock
+    targets = resolve(host, port, family, socktype)
+    if len(targets) != 1:
+        raise WouldBlock
+    fam, sa = targets[0]
+    timeout = opts.get("connect-timeout")
+    sock = new_socket(fam, socktype, opts)
+    try:
+        _bind_client(sock, fam, opts, socktype, bool(opts.get("lowport", False)))
+        sock.setblocking(False)
+        err = sock.connect_ex(sa)
+        if err and err not in (errno.EINPROGRESS, errno.EALREADY):
+            raise SocatError(_connect_error(sock, sa, err))
+    except BaseException:
+        sock.close()
+        raise
+    ep = stream_endpoint(sock, opts, ctx.spec.text)
+    if not err:
+        _connected(sock, opts)
+        return ep
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def finish(error: int) -> None:
+        if error:
+            raise SocatError(_connect_error(sock, sa, error))
+        _connected(sock, opts)
+
+    ep.connecting = Connecting(deadline, finish)
+    return ep
+
+
+def _connect_error(sock: socket.socket, addr: Any, err: int) -> str:
+    where = f"{sockaddr_text(sock.family, addr)}, {_salen(sock.family, addr)}"
+    return f"connect({sock.fileno()}, {where}): {os.strerror(err)}"
 
 
 # --- named entries ------------------------------------------------------------------

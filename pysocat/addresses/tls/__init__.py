@@ -34,7 +34,7 @@ def _lazy(server: bool, base: int) -> Opener:
 _C = "FD,SOCKET,CHILD,RETRY,IP4,IP6,TCP,IPAPP,OPENSSL"
 _L = "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,TCP,IPAPP,OPENSSL"
 register("OPENSSL", ("host", "port"), _C, _lazy(False, socket.AF_UNSPEC), "OPENSSL-CONNECT", "SSL",
-         checks=(None, parse_port), features=("OPENSSL",), help="TLS client (verifies the server by default)")
+         checks=(None, parse_port), features=("OPENSSL",), help="TLS client (verifies the server by default)", waits=True)
 register("OPENSSL-LISTEN", ("port",), _L, _lazy(True, socket.AF_UNSPEC), "SSL-L", checks=(parse_port,),
          help="TLS server (requires a client certificate unless verify=0)", serves=True)
 
@@ -55,7 +55,7 @@ def _lazy_dtls(server: bool) -> Opener:
 if HAVE_DTLS:
     register("OPENSSL-DTLS-CLIENT", ("host", "port"), "FD,SOCKET,CHILD,RETRY,IP4,IP6,UDP,IPAPP,OPENSSL",
              _lazy_dtls(False), "OPENSSL-DTLS-CONNECT", "DTLS", "DTLS-C", "DTLS-CLIENT", "DTLS-CONNECT",
-             checks=(None, parse_port), help="DTLS client over UDP (verifies the server by default)")
+             checks=(None, parse_port), help="DTLS client over UDP (verifies the server by default)", waits=True)
     register("OPENSSL-DTLS-SERVER", ("port",), "FD,SOCKET,LISTEN,CHILD,RETRY,RANGE,IP4,IP6,UDP,IPAPP,OPENSSL",
              _lazy_dtls(True), "OPENSSL-DTLS-LISTEN", "DTLS-L", "DTLS-LISTEN", "DTLS-SERVER", checks=(parse_port,),
              help="DTLS server over UDP, one peer (a child per peer with fork)", serves=True)

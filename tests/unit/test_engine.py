@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -471,3 +472,48 @@ def test_run_one_returns_the_status(pairs: list[Pair]) -> None:
     finally:
         engine.close()
 
+
+
+# --- descriptors epoll cannot wait for ------------------------------------------------------
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+def test_a_regular_file_source_is_read_without_waiting(pairs: list[Pair], tmp_path: Path, splice: bool) -> None:
+    """A file is always readable and epoll refuses it: the session steps without waiting, to EOF."""
+    data = os.urandom(3 << 20)
+    path = tmp_path / "source"
+    path.write_bytes(data)
+    rt, _out = quiet_runtime(splice=splice)
+    engine = Engine(Config(right_to_left=False), rt)
+    fd = os.open(path, os.O_RDONLY)
+    p = socket_session(pairs)
+    try:
+        engine.session(Endpoint("file", fd, None), p.second)
+        running = Running(engine, rt)
+        p.right.setblocking(True)
+        assert recv_until_eof(p.right, timeout=10) == data
+        running.join()
+        assert running.error is None
+        assert engine.stats()["bytes_left_to_right"] == len(data)
+    finally:
+        engine.close()  # the session owned the file's descriptor
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "copy"])
+def test_a_destination_epoll_refuses_is_written_without_waiting(pairs: list[Pair], splice: bool) -> None:
+    """/dev/null is a character device (pollable by stat) that epoll_ctl refuses with EPERM."""
+    rt, _out = quiet_runtime(splice=splice)
+    engine = Engine(Config(right_to_left=False), rt)
+    null = os.open(os.devnull, os.O_WRONLY)
+    p = socket_session(pairs)
+    try:
+        engine.session(p.first, Endpoint("null", None, null))
+        running = Running(engine, rt)
+        p.left.setblocking(True)
+        p.left.sendall(os.urandom(1 << 20))
+        p.left.shutdown(socket.SHUT_WR)
+        running.join()
+        assert running.error is None
+        assert engine.stats()["bytes_left_to_right"] == 1 << 20
+    finally:
+        engine.close()

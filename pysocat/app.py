@@ -28,7 +28,7 @@ Prepared = tuple[AddressSpec, AddressType, OptionSet]
 
 #: options that change pysocat's own process (beyond the PROCESS group): refused with ``concurrent``
 #: (one process serves every peer) and in library use (the process is the host's)
-PROCESS_WIDE = frozenset({"umask", "sighup", "sigint", "sigquit"})
+PROCESS_WIDE = frozenset({"umask", "sighup", "sigint", "sigquit", "nofork"})
 
 
 def _prepare(spec: Spec, cfg: Config) -> list[Prepared]:

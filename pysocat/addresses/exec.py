@@ -35,6 +35,14 @@ class ChildEndpoint(Endpoint):
     pty: bool = False
     forwarded: dict[int, object] | None = None  # signal -> previous handler
 
+    early: int | None = None  # the child's wait status, when it had ended before close()
+
+    def close_may_wait(self) -> bool:
+        if self.pid is None or self.early is not None:
+            return False
+        self.early = _wait(self.pid, 0)
+        return self.early is None
+
     def close(self) -> None:
         if self.pty:
             for fd in {self.rfd, self.wfd} - {None}:
@@ -43,7 +51,7 @@ class ChildEndpoint(Endpoint):
         pid, self.pid = self.pid, None
         # asked before the channel closes: a child that ends only because it did (cat reading
         # EIO from a closed pty) did not fail during the transfer
-        status = None if pid is None else _wait(pid, 0)
+        status = None if pid is None else (self.early if self.early is not None else _wait(pid, 0))
         super().close()
         if self.forwarded:
             for sig, old in self.forwarded.items():

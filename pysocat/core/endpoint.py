@@ -212,6 +212,10 @@ class Endpoint:
         except OSError:
             pass
 
+    def close_may_wait(self) -> bool:
+        """Whether close() may block (a program still running that it must reap)."""
+        return False
+
     def close(self) -> None:
         """Close every descriptor and run cleanups (unlink-close, locks)."""
         if self.closed:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import os
 import select
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -61,6 +62,7 @@ class Engine:
         self.ended_lr = 0  # bytes of sessions already ended
         self.ended_rl = 0
         self.numbers = 0
+        self.counting = threading.Lock()
 
     # -- what the engine serves -----------------------------------------------------------
     def session(self, first: Endpoint, second: Endpoint, rt: Runtime | None = None) -> Session:
@@ -123,10 +125,11 @@ class Engine:
 
     def stats(self) -> dict[str, int]:
         """Sessions so far, open now, and bytes moved each way (ended and open sessions)."""
-        lr, rl = self.ended_lr, self.ended_rl
-        for s in list(self.sessions):
-            a, b = s.counters()
-            lr, rl = lr + a, rl + b
+        with self.counting:
+            lr, rl = self.ended_lr, self.ended_rl
+            for s in list(self.sessions):
+                a, b = s.counters()
+                lr, rl = lr + a, rl + b
         return {"sessions": self.opened, "open_sessions": len(self.sessions),
                 "bytes_left_to_right": lr, "bytes_right_to_left": rl}
 
@@ -286,15 +289,22 @@ class Engine:
                 except OSError:
                     pass
         s.registered.clear()
-        self.sessions.discard(s)
+        with self.counting:  # stats() from another thread sees the bytes either open or ended, never neither
+            lr, rl = s.counters()
+            self.ended_lr += lr
+            self.ended_rl += rl
+            self.sessions.discard(s)
         self.always.discard(s)
         self.timed.discard(s)
         self.dirty.discard(s)
         self.touched.discard(s)
-        status = s.close()
-        lr, rl = s.counters()
-        self.ended_lr += lr
-        self.ended_rl += rl
+        if self.contain and any(ep.close_may_wait() for ep in (s.first, s.second)):
+            # a program slow to exit: reap it off the loop, the other sessions go on
+            self.defer(s.close, lambda status, error: self._closed(s, s.status if status is None else status))
+            return
+        self._closed(s, s.close())
+
+    def _closed(self, s: Session, status: int) -> None:
         if self.on_end is not None:
             self.on_end(s, status)
 

@@ -71,6 +71,7 @@ class Acceptor:
         self.listening = True
         self.drained = False  # the last accept() found nobody waiting
         self.exhausted = False  # the last accept() failed for want of descriptors or memory
+        self.patient = True  # a refused peer may be drained for a moment (False when a loop serves others)
         sock.setblocking(False)
 
     def then(self, step: Then) -> Acceptor:
@@ -100,7 +101,7 @@ class Acceptor:
 
     def admit(self, conn: socket.socket, peer: Any) -> bool:
         """Screen a connection accepted elsewhere (a prefork worker's blocking accept)."""
-        return admit(conn, peer, self.opts, self.check)
+        return admit(conn, peer, self.opts, self.check, self.patient)
 
     def open_peer(self, ctx: OpenContext, peer: Peer) -> Endpoint:
         """The endpoint for an admitted peer, with its SOCAT_PEER* variables exported."""

@@ -77,11 +77,14 @@ def set_env(rt: Runtime, conn: socket.socket, peer: Any) -> None:
 REFUSE_DRAIN = 0.2  # seconds a refused peer's unread data is drained so it sees FIN, not RST
 
 
-def refuse(conn: socket.socket) -> None:
-    """Close a refused peer cleanly: FIN first, read what it sent, then close."""
+def refuse(conn: socket.socket, wait: bool = True) -> None:
+    """Close a refused peer cleanly: FIN first, read what it sent, then close.
+
+    ``wait=False`` (a loop serving other sessions): read only what has arrived already.
+    """
     try:
         conn.shutdown(socket.SHUT_WR)
-        conn.settimeout(REFUSE_DRAIN)
+        conn.settimeout(REFUSE_DRAIN if wait else 0.0)
         for _ in range(16):
             if not conn.recv(65536):
                 break
@@ -91,13 +94,13 @@ def refuse(conn: socket.socket) -> None:
         conn.close()
 
 
-def admit(conn: socket.socket, peer: Any, opts: OptionSet, check: PeerCheck) -> bool:
+def admit(conn: socket.socket, peer: Any, opts: OptionSet, check: PeerCheck, wait: bool = True) -> bool:
     """Screen an accepted peer (range/sourceport/lowport); close and log a refused one."""
     family = family_of(conn)
     reason = check(peer)
     if reason is not None:
         log.warn(f"refusing connection from {sockaddr_text(family, peer)} due to {reason} option")
-        refuse(conn)
+        refuse(conn, wait)
         return False
     if log.current().enabled("N"):
         log.notice(f"accepting connection from {sockaddr_text(family, peer)} on "

@@ -11,6 +11,8 @@ is safe from any thread (it writes to the wakeup pipe, not a signal).
 from __future__ import annotations
 
 import contextvars
+import heapq
+import itertools
 import os
 import select
 import threading
@@ -63,6 +65,8 @@ class Engine:
         self.ended_rl = 0
         self.numbers = 0
         self.counting = threading.Lock()
+        self.timers: list[tuple[float, int, Callable[[], None]]] = []  # (when, order, callback), a heap
+        self.timer_order = itertools.count()
 
     # -- what the engine serves -----------------------------------------------------------
     def session(self, first: Endpoint, second: Endpoint, rt: Runtime | None = None) -> Session:
@@ -115,6 +119,15 @@ class Engine:
             error = future.exception()
             done(None if error is not None else future.result(), error)
 
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in the loop once time.monotonic() reaches ``when``."""
+        heapq.heappush(self.timers, (when, next(self.timer_order), callback))
+
+    def _due(self, now: float) -> None:
+        while self.timers and self.timers[0][0] <= now:
+            _when, _n, callback = heapq.heappop(self.timers)
+            callback()
+
     def stop(self) -> None:
         """End :meth:`run` soon; callable from any thread or a signal handler."""
         self.stopping = True
@@ -158,8 +171,13 @@ class Engine:
                 timeout = max(0.0, min(s.deadline or now for s in self.timed) - now)
             else:
                 timeout = -1.0
+            if self.timers:
+                until = max(0.0, self.timers[0][0] - now)
+                timeout = until if timeout < 0 else min(timeout, until)
             events = poll(timeout)
             now = monotonic()
+            if self.timers:
+                self._due(now)
             for fd, ev in events:
                 pump = fast.get(fd)
                 if pump is not None:

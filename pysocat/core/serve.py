@@ -16,6 +16,7 @@ import functools
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -115,14 +116,16 @@ def wait_for_peer(acceptor: Acceptor, tracker: ChildTracker | None) -> Peer:
     lfd = acceptor.fileno()
     while True:
         waits = [lfd]
+        timeout = acceptor.timeout
         if tracker is not None:
             tracker.reap()
             waits.append(tracker.wake_r)
-            if tracker.full(acceptor.max_children):
+            if tracker.full(acceptor.max_children):  # as socat: wait for a child to end, without a timeout
                 waits.remove(lfd)
-        readable, _w = wait(waits, [], acceptor.timeout)
+                timeout = None
+        readable, _w = wait(waits, [], timeout)
         if not readable:
-            if acceptor.timeout is None:
+            if timeout is None:
                 continue
             # socat: a W line and a normal end, the option's purpose is to stop waiting
             log.warn(f"accept: Connection timed out (no peer within {acceptor.timeout} seconds)")
@@ -174,6 +177,9 @@ def serve_prefork(acceptor: Acceptor, handle: Handle) -> int:
     child_exit(handle, peer)
 
 
+EXHAUSTED_PAUSE = 0.1  # seconds a listener out of descriptors waits before accepting again
+
+
 class PeerSession:
     """How a served peer becomes a session: its own endpoint, then the other address's.
 
@@ -218,6 +224,19 @@ def serve_concurrent(acceptor: Acceptor, engine: Engine, peers: PeerSession,
     paused = False
     pending = 0  # peers whose session is being opened off the loop
     fd = acceptor.fileno()
+    acceptor.patient = False  # refusing a peer must not hold up the others
+    idle_until: list[float] = []  # accept-timeout: when waiting for the next peer ends
+
+    def waited_enough() -> None:
+        """accept-timeout: no peer for that long; stop listening, let open sessions finish."""
+        if not acceptor.listening:
+            return
+        if time.monotonic() < idle_until[0]:
+            engine.call_at(idle_until[0], waited_enough)
+            return
+        log.warn(f"accept: Connection timed out (no peer within {acceptor.timeout} seconds)")
+        engine.unwatch(fd)
+        acceptor.stop_listening()
 
     def on_ready() -> None:
         nonlocal paused
@@ -230,15 +249,19 @@ def serve_concurrent(acceptor: Acceptor, engine: Engine, peers: PeerSession,
                 return
             peer = acceptor.accept()
             if peer is None:
-                if acceptor.exhausted and engine.sessions:  # out of descriptors: wait for a session to end
+                if acceptor.exhausted:  # out of descriptors: wait for a session to end, or a moment
                     engine.unwatch(fd)
                     paused = True
+                    if not engine.sessions:
+                        engine.call_at(time.monotonic() + EXHAUSTED_PAUSE, resume)
                 if acceptor.drained or acceptor.exhausted:
                     return
                 continue
             if once:  # one peer only: stop listening, as socat without fork
                 engine.unwatch(fd)
                 acceptor.stop_listening()
+            if idle_until:
+                idle_until[0] = time.monotonic() + (acceptor.timeout or 0.0)
             start(peer)
 
     def start(peer: Peer) -> None:
@@ -313,6 +336,9 @@ def serve_concurrent(acceptor: Acceptor, engine: Engine, peers: PeerSession,
 
     engine.on_end = ended
     engine.watch(fd, on_ready)
+    if acceptor.timeout is not None:
+        idle_until.append(time.monotonic() + acceptor.timeout)
+        engine.call_at(idle_until[0], waited_enough)
     try:
         engine.run()
     finally:

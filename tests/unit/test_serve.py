@@ -301,6 +301,98 @@ def test_concurrent_stop_with_sessions_open(listeners: Callable[..., Listener]) 
         lst.connect()
 
 
+
+def test_concurrent_accept_timeout_ends_an_idle_listener(listeners: Callable[..., Listener]) -> None:
+    """No peer within accept-timeout: socat's W line, the listener closes, serve_concurrent returns 0."""
+    lst = listeners(("accept-timeout", "0.3"))
+    served = Concurrent(lst)
+    try:
+        served.thread.join(3.0)
+        assert not served.thread.is_alive(), "still serving 3 s after accept-timeout=0.3"
+        assert served.error is None and served.result == 0
+        assert "W accept: Connection timed out (no peer within 0.3 seconds)" in served.out.getvalue()
+        assert lst.acceptor.closed
+    finally:
+        if served.thread.is_alive():
+            served.stop()
+        else:
+            served.engine.close()
+
+
+def test_concurrent_accept_timeout_lets_open_sessions_finish(listeners: Callable[..., Listener]) -> None:
+    lst = listeners(("accept-timeout", "0.3"))
+    served = Concurrent(lst)
+    try:
+        client = lst.connect()
+        client.sendall(b"a")
+        assert client.recv(4) == b"a"
+        served.wait_for(lambda: not lst.acceptor.listening)  # no second peer within 0.3 s
+        assert served.thread.is_alive()
+        client.sendall(b"b")
+        assert client.recv(4) == b"b"  # the open session goes on
+        assert echo_exchange(client, b"c") == b"c"
+        client.close()
+        served.thread.join(5)
+        assert not served.thread.is_alive() and served.result == 0
+    finally:
+        if served.thread.is_alive():
+            served.stop()
+        else:
+            served.engine.close()
+
+
+def test_concurrent_accept_timeout_counts_from_the_last_peer(listeners: Callable[..., Listener]) -> None:
+    lst = listeners(("accept-timeout", "0.8"))
+    served = Concurrent(lst)
+    clients = []
+    try:
+        for _ in range(6):  # a new peer every 0.25 s: 1.5 s in all, never 0.8 s without one
+            c = lst.connect()
+            clients.append(c)
+            c.sendall(b"p")
+            assert c.recv(4) == b"p"
+            time.sleep(0.25)
+        assert lst.acceptor.listening
+        served.wait_for(lambda: not lst.acceptor.listening)
+    finally:
+        for c in clients:
+            c.close()
+        served.stop()
+
+
+def test_concurrent_refusing_a_peer_does_not_stall_other_sessions(sockdir: str) -> None:
+    """A refused peer (range, tcpwrap, ...) is closed without holding up the loop's other sessions.
+
+    A silent refused peer must not make an open session wait for a drain timeout: its echo
+    round trip, measured just after a refused peer connects, stays short (best of 5).
+    """
+    verdicts = iter([None] + ["range"] * 20)
+    lst = Listener(sockdir, check=lambda peer: next(verdicts))
+    served = Concurrent(lst)
+    refused = []
+    try:
+        a = lst.connect()
+        a.sendall(b"p")
+        assert a.recv(4) == b"p"
+        best = 10.0
+        for _ in range(5):
+            refused.append(lst.connect())  # stays silent and open
+            time.sleep(0.02)
+            started = time.monotonic()
+            a.sendall(b"q")
+            assert a.recv(4) == b"q"
+            best = min(best, time.monotonic() - started)
+        assert best < 0.1, f"an open session waited {best:.3f} s while a peer was refused"
+        for c in refused:
+            assert recv_all(c) == b""  # refused: closed, nothing served
+        a.close()
+    finally:
+        served.stop()
+        lst.close()
+        for c in refused:
+            c.close()
+
+
 # --- single -----------------------------------------------------------------------------------
 
 
@@ -465,6 +557,46 @@ def test_serve_forking_max_children_serves_one_at_a_time(listeners: Callable[...
         spans.sort()
         for (_s1, e1), (s2, _e2) in zip(spans, spans[1:], strict=False):
             assert s2 >= e1, f"two children at once with max-children=1: {spans}"
+    finally:
+        _reap(pids)
+        for c in clients:
+            c.close()
+
+
+def test_serve_forking_max_children_wait_is_not_an_accept_timeout(listeners: Callable[..., Listener],
+                                                                  logged: io.StringIO) -> None:
+    """fork,max-children=1,accept-timeout=0.5; the first peer takes 1 s, a second peer is queued.
+
+    As socat, waiting for a free child slot has no timeout: the queued peer is served, and
+    only then does accept-timeout end the loop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("SIGCHLD wakeups need the main thread")
+    lst = listeners(("accept-timeout", "0.5"), ("max-children", "1"))
+    clients = [lst.connect() for _ in range(2)]
+
+    def handle(peer: Peer) -> int:
+        peer.conn.sendall(b"%d " % os.getpid())
+        time.sleep(1.0)
+        peer.conn.sendall(b"served")
+        peer.conn.close()
+        return 0
+
+    pids: list[int] = []
+    try:
+        with pytest.raises(QuietExit):
+            serve_forking(lst.acceptor, handle)
+        replies = []
+        for c in clients:
+            try:
+                reply = recv_all(c)
+            except ConnectionResetError:
+                reply = b"<reset>"
+            if reply[:1].isdigit():
+                pid, reply = reply.split(b" ", 1)
+                pids.append(int(pid))
+            replies.append(reply)
+        assert replies == [b"served", b"served"], logged.getvalue()
     finally:
         _reap(pids)
         for c in clients:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class SocatError(Exception):
     """A failure to report as one E line, ending the process with ``status``."""
@@ -40,3 +42,35 @@ class SignalExit(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+def outcome(run: Callable[[], int], *, notice_quiet: bool = False, reraise_bugs: bool = False) -> int:
+    """Run ``run`` and map how it ended to socat's exit status, with socat's log line.
+
+    SocatError: its E line and status; a termination signal: a W line and
+    128+N; QuietExit: its status (with an N line if ``notice_quiet``); any
+    other exception is a bug: one E line, status 1, no traceback (unless
+    ``reraise_bugs``).
+    """
+    from . import log
+
+    try:
+        return run()
+    except QuietExit as done:
+        if notice_quiet:
+            log.notice(f"exiting with status {done.status}")
+        return done.status
+    except SocatError as exc:
+        log.error(exc.message)
+        return exc.status
+    except SignalExit as sig:
+        log.warn(f"exiting on signal {sig.signum}")
+        return 128 + sig.signum
+    except KeyboardInterrupt:
+        log.warn("exiting on signal 2")
+        return 130
+    except Exception as exc:
+        if reraise_bugs:
+            raise
+        log.error(f"internal error: {type(exc).__name__}: {exc}")
+        return 1

@@ -17,7 +17,7 @@ import sys
 
 from .. import log
 from ..config import Config
-from ..errors import QuietExit, SignalExit, SocatError
+from ..errors import SignalExit, SocatError, outcome
 from .globals import BY_LONG, TABLE, GlobalOption
 
 __all__ = ["USAGE", "_logger", "addresses_of", "build_config", "main", "normalise", "parse_args"]
@@ -282,25 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run pysocat with ``argv`` (default: sys.argv[1:]); return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     token = log.use(log.current())
-    try:
-        return _run(argv)
-    except QuietExit as done:
-        log.notice(f"exiting with status {done.status}")
-        return done.status
-    except SocatError as exc:
-        log.error(exc.message)
-        return exc.status
-    except SignalExit as sig:
-        log.warn(f"exiting on signal {sig.signum}")
-        return 128 + sig.signum
-    except KeyboardInterrupt:
-        log.warn("exiting on signal 2")
-        return 130
-    except Exception as exc:  # a bug: one line, no traceback (PYSOCAT_TRACEBACK=1 shows it)
-        if os.environ.get("PYSOCAT_TRACEBACK"):
-            raise
-        log.error(f"internal error: {type(exc).__name__}: {exc}")
-        return 1
+    try:  # a bug is one E line, no traceback (PYSOCAT_TRACEBACK=1 shows it)
+        return outcome(lambda: _run(argv), notice_quiet=True, reraise_bugs=bool(os.environ.get("PYSOCAT_TRACEBACK")))
     finally:
         log.current().close()
         log.restore(token)

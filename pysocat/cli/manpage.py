@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
+from .. import mansection
 from .globals import TABLE, GlobalOption
 
 BEGIN = '.\\" BEGIN GENERATED GLOBAL OPTIONS'
@@ -68,34 +68,13 @@ def render(table: Iterable[GlobalOption] = TABLE) -> str:
 
 
 def splice(page: str, generated: str) -> str:
-    """``page`` with the text between the markers (inclusive) replaced by ``generated``."""
-    try:
-        start = page.index(BEGIN + "\n")
-        end = page.index(END + "\n", start) + len(END) + 1
-    except ValueError:
-        raise ValueError(f"the man page has no {BEGIN!r} ... {END!r} markers") from None
-    return page[:start] + generated + page[end:]
+    """``page`` with this section (between its markers) replaced by ``generated``."""
+    return mansection.splice(page, generated, BEGIN, END)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``manpage [--check] PAGE``: rewrite the generated section, or check that it is current."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    check = "--check" in args
-    paths = [arg for arg in args if arg != "--check"]
-    if len(paths) != 1:
-        print("usage: python -m pysocat.cli.manpage [--check] man/pysocat.1", file=sys.stderr)
-        return 2
-    path = Path(paths[0])
-    page = path.read_text(encoding="utf-8")
-    updated = splice(page, render())
-    if updated == page:
-        return 0
-    if check:
-        print(f"{path}: the OPTIONS section is out of date; run make man", file=sys.stderr)
-        return 1
-    path.write_text(updated, encoding="utf-8")
-    print(f"{path}: OPTIONS section regenerated")
-    return 0
+    return mansection.command(argv, "pysocat.cli.manpage", "OPTIONS", render, BEGIN, END)
 
 
 if __name__ == "__main__":

@@ -85,19 +85,26 @@ class Acceptor:
 
     def accept(self) -> Peer | None:
         """Take one waiting connection and screen it; None if none was waiting or it was refused."""
+        taken = self.take("accept", self.sock.accept)
+        if taken is None:
+            return None
+        conn, peer = taken
+        return Peer(conn, peer) if self.admit(conn, peer) else None
+
+    def take(self, call: str, receive: Callable[[], Any]) -> Any:
+        """``receive()`` on the non-blocking listening socket; None (with ``drained``/``exhausted``
+        set, and a W line for a real failure) when it gave nothing."""
         self.drained = self.exhausted = False
         try:
-            conn, peer = self.sock.accept()
+            return receive()
         except BlockingIOError:
             self.drained = True
-            return None
         except InterruptedError:
-            return None
+            pass
         except OSError as exc:
-            log.warn(f"accept({self.sock.fileno()}): {exc.strerror}")
+            log.warn(f"{call}({self.sock.fileno()}): {exc.strerror}")
             self.exhausted = exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-            return None
-        return Peer(conn, peer) if self.admit(conn, peer) else None
+        return None
 
     def admit(self, conn: socket.socket, peer: Any) -> bool:
         """Screen a connection accepted elsewhere (a prefork worker's blocking accept)."""

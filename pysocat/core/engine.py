@@ -163,7 +163,7 @@ class Engine:
             now = monotonic()
             if self.dirty:
                 self._plan(now)
-            if self.stopping or not (self.sessions or len(sources) > 0 or self.deferred):
+            if self.stopping or not (self.sessions or sources or self.deferred or self.timers):
                 return
             if self.always:
                 timeout = 0.0
@@ -185,7 +185,7 @@ class Engine:
                     try:
                         if pump.step_read(now):
                             s.moved(now)
-                    except SocatError as exc:
+                    except Exception as exc:
                         self._fail(s, exc)
                         continue
                     if not pump.steady():
@@ -216,13 +216,8 @@ class Engine:
                     continue
                 try:
                     s.step(now)
-                except SocatError as exc:
+                except Exception as exc:
                     self._fail(s, exc)
-                    continue
-                except Exception as exc:  # a bug: with contain, it ends this session only
-                    if not self.contain:
-                        raise
-                    self._fail(s, SocatError(f"internal error: {type(exc).__name__}: {exc}"))
                     continue
                 self.dirty.add(s)
 
@@ -266,14 +261,7 @@ class Engine:
     def _sync(self, s: Session) -> bool:
         """Bring the epoll set in line with what ``s`` wants; False if an fd proved unpollable."""
         registered, wanted = s.registered, s.wanted
-        for fd in [fd for fd in registered if fd not in wanted]:
-            del registered[fd]
-            if self.owner.get(fd) is s:
-                del self.owner[fd]
-                try:
-                    self.poller.unregister(fd)
-                except OSError:
-                    pass
+        self._release(s, [fd for fd in registered if fd not in wanted])
         for fd, ev in wanted.items():
             if registered.get(fd) == ev and self.owner.get(fd) is s:
                 continue
@@ -296,17 +284,21 @@ class Engine:
             self.owner[fd] = s
         return True
 
-    def end(self, s: Session) -> None:
-        """Take a session out of the loop and close it."""
-        self._leave_fast(s)
-        for fd in list(s.registered):
+    def _release(self, s: Session, fds: list[int]) -> None:
+        """Stop waiting on ``fds`` for ``s`` (an fd number another session owns now is left alone)."""
+        for fd in fds:
+            del s.registered[fd]
             if self.owner.get(fd) is s:
                 del self.owner[fd]
                 try:
                     self.poller.unregister(fd)
                 except OSError:
                     pass
-        s.registered.clear()
+
+    def end(self, s: Session) -> None:
+        """Take a session out of the loop and close it."""
+        self._leave_fast(s)
+        self._release(s, list(s.registered))
         with self.counting:  # stats() from another thread sees the bytes either open or ended, never neither
             lr, rl = s.counters()
             self.ended_lr += lr
@@ -326,11 +318,16 @@ class Engine:
         if self.on_end is not None:
             self.on_end(s, status)
 
-    def _fail(self, s: Session, exc: SocatError) -> None:
+    def _fail(self, s: Session, exc: Exception) -> None:
+        """A step raised: with ``contain`` the session ends alone (its E line), else the error goes up."""
         if not self.contain:
             raise exc
-        log.error(exc.message)
-        s.status = exc.status
+        if isinstance(exc, SocatError):
+            log.error(exc.message)
+            s.status = exc.status
+        else:  # a bug, or an OSError nothing turned into a SocatError
+            log.error(f"internal error: {type(exc).__name__}: {exc}")
+            s.status = 1
         self.end(s)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .. import log
-from ..errors import QuietExit, SignalExit, SocatError, WouldBlock
+from ..errors import QuietExit, SocatError, WouldBlock, outcome
 from .acceptor import Acceptor, Peer
 from .endpoint import Endpoint
 from .engine import Engine
@@ -85,23 +85,6 @@ class ChildTracker:
         signal.signal(signal.SIGCHLD, self.old_handler)
         for fd in (self.wake_r, self.wake_w):
             os.close(fd)
-
-
-def outcome(run: Callable[[], int]) -> int:
-    """Run a session's work and map how it ended to socat's status, logging as the CLI does."""
-    try:
-        return run()
-    except QuietExit as done:
-        return done.status
-    except SocatError as exc:
-        log.error(exc.message)
-        return exc.status
-    except SignalExit as sig:
-        log.warn(f"exiting on signal {sig.signum}")
-        return 128 + sig.signum
-    except Exception as exc:  # a bug: one line, no traceback
-        log.error(f"internal error: {type(exc).__name__}: {exc}")
-        return 1
 
 
 def child_exit(handle: Handle, peer: Peer) -> NoReturn:

@@ -215,20 +215,11 @@ class DatagramAcceptor(Acceptor):
 
     def accept(self) -> Peer | None:
         """Read one datagram and screen its sender; the peer it makes, or None."""
-        self.drained = False
-        if self.pending:
-            packet = self.pending.popleft()
-        else:
-            try:
-                packet = recv_packet(self.sock, 65536)
-            except BlockingIOError:
-                self.drained = True
-                return None
-            except InterruptedError:
-                return None
-            except OSError as exc:
-                log.warn(f"recvmsg({self.sock.fileno()}): {exc.strerror}")
-                return None
+        received: Packet | None = (self.pending.popleft() if self.pending
+                                   else self.take("recvmsg", lambda: recv_packet(self.sock, 65536)))
+        if received is None:
+            return None
+        packet: Packet = received
         data, sender, anc = packet
         text = sockaddr_text(self.family, sender or "")
         if self.split is None:

@@ -4,39 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from enum import Flag, auto
 from typing import TYPE_CHECKING, NamedTuple
 
+from .core.context import Dir as Dir  # re-exported: the families take both from here
+from .core.context import OpenContext as OpenContext
 from .errors import SpecError
 from .options import OptionSet, resolve
 
 if TYPE_CHECKING:
-    from .config import Config
     from .core.acceptor import Acceptor
     from .core.endpoint import Endpoint
-    from .core.runtime import Runtime
     from .spec import AddressSpec
-
-
-class Dir(Flag):
-    """Which ways an opened address is used."""
-
-    READ = auto()
-    WRITE = auto()
-    BOTH = READ | WRITE
-
-
-class OpenContext:
-    """What an opener needs besides its parameters and options."""
-
-    def __init__(self, cfg: Config, index: int, direction: Dir, spec: AddressSpec, rt: Runtime,
-                 peer: Endpoint | None = None) -> None:
-        self.cfg = cfg
-        self.rt = rt  # the session's runtime: logger, exported variables, switches
-        self.index = index
-        self.direction = direction
-        self.spec = spec
-        self.peer = peer  # the first address, already open, when opening the second
 
 
 Opener = Callable[[OpenContext, tuple[str, ...], OptionSet], "Endpoint | Acceptor"]

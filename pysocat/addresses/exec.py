@@ -19,10 +19,11 @@ import socket
 import time
 from collections.abc import Callable
 
-from .. import __version__, log, privileges, termios_opts
+from .. import __version__, log, privileges
 from ..core.endpoint import Conversions, Endpoint, Shut
 from ..errors import SocatError
 from ..options import OptionSet, Phase
+from ..options import terminal as termios_opts
 from ..registry import Dir, OpenContext, register
 
 CHILD_GRACE = 1.0  # seconds a child may take to exit after the channel closed

@@ -16,10 +16,11 @@ import os
 import select
 import time
 
-from .. import log, termios_opts
+from .. import log
 from ..core.endpoint import Conversions, Endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase
+from ..options import terminal as termios_opts
 from ..registry import OpenContext, register
 from .exec import openpty, symlink, unlinker
 

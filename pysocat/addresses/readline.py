@@ -17,10 +17,11 @@ import os
 import re
 import termios
 
-from .. import log, termios_opts
+from .. import log
 from ..core.endpoint import Conversions, Endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase
+from ..options import terminal as termios_opts
 from ..registry import OpenContext, register
 from .common import fd_endpoint
 

@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 
 from .. import log
 from ..options import OptionSet
-from ..registry import OpenContext
 from .admission import PeerCheck, admit, set_env
+from .context import OpenContext
 from .endpoint import Endpoint
 
 Ancillary = list[tuple[int, int, bytes]]

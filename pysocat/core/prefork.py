@@ -18,7 +18,7 @@ from collections.abc import Callable
 from .. import log
 from ..net.sockets import family_of
 from .acceptor import Acceptor, Peer
-from .serve import SIG_DFL, ChildTracker, raw_signal
+from .children import SIG_DFL, ChildTracker, raw_signal
 from .waiting import wait
 
 IDLE = 4  # workers kept waiting in accept()

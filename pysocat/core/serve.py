@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -23,69 +21,13 @@ from typing import Any, NoReturn
 from .. import log
 from ..errors import QuietExit, SocatError, WouldBlock, outcome
 from .acceptor import Acceptor, Peer
+from .children import ChildTracker
 from .endpoint import Endpoint
 from .engine import Engine
 from .session import Session
 from .waiting import wait
 
 Handle = Callable[[Peer], int]
-
-_signal: Any = sys.modules["_signal"]  # the C module under signal (typeshed has no stub for it)
-SIG_DFL: Any = _signal.SIG_DFL  # a plain int (signal.SIG_DFL is an enum member, which _signal refuses)
-
-
-def raw_signal(signum: int, handler: Any) -> Any:
-    """signal.signal without its enum wrapping, which makes a fresh fork child copy many pages."""
-    return _signal.signal(signum, handler)
-
-
-class ChildTracker:
-    """Live fork children, reaped when SIGCHLD wakes the loop."""
-
-    def __init__(self) -> None:
-        self.children: set[int] = set()
-        self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_r, False)
-        os.set_blocking(self.wake_w, False)
-        self.old_handler = signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-        self.old_wakeup = signal.set_wakeup_fd(self.wake_w)
-
-    def reap(self) -> None:
-        """Collect every exited child without blocking."""
-        try:
-            while os.read(self.wake_r, 512):
-                pass
-        except BlockingIOError:
-            pass
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            self.children.discard(pid)
-            log.info(f"waitpid(): child {pid} exited with status {os.waitstatus_to_exitcode(status)}")
-
-    def full(self, limit: int | None) -> bool:
-        """Whether ``max-children`` live children are running."""
-        return limit is not None and len(self.children) >= limit
-
-    def in_child(self) -> None:
-        """After fork, in the child: drop the parent's reaping machinery."""
-        signal.set_wakeup_fd(-1)
-        raw_signal(signal.SIGCHLD, SIG_DFL)
-        os.close(self.wake_r)
-        os.close(self.wake_w)
-        self.children.clear()
-
-    def close(self) -> None:
-        """In the parent, when serving ends: put SIGCHLD and the wakeup fd back."""
-        signal.set_wakeup_fd(self.old_wakeup)
-        signal.signal(signal.SIGCHLD, self.old_handler)
-        for fd in (self.wake_r, self.wake_w):
-            os.close(fd)
-
 
 def child_exit(handle: Handle, peer: Peer) -> NoReturn:
     """In a per-peer child: serve the peer, then end the process without interpreter teardown."""

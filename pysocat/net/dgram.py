@@ -20,9 +20,9 @@ from typing import Any
 from .. import log
 from ..core.acceptor import Acceptor, Peer
 from ..core.admission import PeerCheck, env_ip
+from ..core.context import OpenContext
 from ..core.endpoint import Conversions, Endpoint, Shut
 from ..options import OptionSet, Phase
-from ..registry import OpenContext
 from .sockets import sockaddr_text
 
 # Linux numbers the socket module does not always export.

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import log
+from ..core.context import OpenContext
 from ..core.endpoint import Connecting, Conversions, Endpoint
 from ..core.waiting import wait
 from ..errors import SocatError, SpecError, WouldBlock
 from ..options import OptionSet, Phase
-from ..registry import OpenContext
 
 UNIX_PATH_MAX = 107
 

@@ -188,3 +188,20 @@ def test_pipe_echo_does_not_block_its_own_loop(procs: list[subprocess.Popen[byte
             except BlockingIOError:
                 _time.sleep(0.001)
     assert got == total, f"echoed {got} of {total} bytes"
+
+
+IP_TRANSPARENT = 19
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="IP_TRANSPARENT needs CAP_NET_ADMIN (root)")
+def test_ip_transparent_is_applied_before_bind() -> None:
+    """ip-transparent is a PREBIND option: read back from the listening socket of an in-process relay."""
+    import pysocat
+
+    plain = pysocat.Relay("TCP4-LISTEN:0,bind=127.0.0.1", "PIPE")
+    relay = pysocat.Relay("TCP4-LISTEN:0,bind=127.0.0.1,ip-transparent", "PIPE")
+    with plain, relay:
+        for r, want in ((plain, 0), (relay, 1)):
+            acceptor = r._run.acceptor
+            assert acceptor is not None
+            assert acceptor.sock.getsockopt(socket.SOL_IP, IP_TRANSPARENT) == want

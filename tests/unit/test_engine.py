@@ -382,6 +382,49 @@ def test_a_failing_session_raises_when_not_contained(pairs: list[Pair]) -> None:
         engine.close()
 
 
+
+def test_contain_holds_for_errors_raised_on_the_fast_path(pairs: list[Pair]) -> None:
+    """Engine(contain=True): an error other than SocatError in a steady session ends that session only.
+
+    A steady session is read on the engine's fast path.  The trigger is real: -r to a file that
+    cannot be written (/dev/full) makes the raw dump raise OSError(ENOSPC); it once ended every
+    session of a concurrent listener.
+    """
+    rt, out = quiet_runtime()
+    engine = Engine(Config(raw_lr="/dev/full"), rt, contain=True)
+    ended: list[tuple[int, int]] = []
+    engine.on_end = lambda s, status: ended.append((s.number, status))
+    try:
+        a, b = socket_session(pairs), socket_session(pairs)
+        number_a = engine.session(a.first, a.second).number
+        engine.session(b.first, b.second)
+        running = Running(engine, rt)
+        time.sleep(0.2)  # both sessions planned: steady, on the fast path
+        a.left.setblocking(True)
+        a.left.sendall(b"dumped")  # the > direction's raw dump writes to /dev/full
+        deadline = time.monotonic() + 5
+        while not ended and running.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert running.error is None, f"run() raised {running.error!r}: every session ended"
+        assert ended == [(number_a, 1)]
+        b.right.setblocking(True)
+        b.right.sendall(b"still here")  # the < direction has no raw file
+        b.left.settimeout(5)
+        assert b.left.recv(64) == b"still here"
+        errors = [line for line in out.getvalue().splitlines() if " E " in line]
+        assert len(errors) == 1 and errors[0].endswith("No space left on device")
+        engine.stop()
+        running.join()
+    finally:
+        engine.close()
+        for raw in engine.dumper.raw.values():  # the -r file, whether or not the engine closed it
+            if raw is not None:
+                try:
+                    raw.close()
+                except OSError:  # flushing to /dev/full fails again; the file is closed all the same
+                    pass
+
+
 # --- timeouts --------------------------------------------------------------------------------
 
 

@@ -12,10 +12,13 @@ import io
 import os
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -392,6 +395,67 @@ def test_concurrent_refusing_a_peer_does_not_stall_other_sessions(sockdir: str) 
         for c in refused:
             c.close()
 
+
+
+EMFILE_SERVER = """
+import os, sys, time
+sys.path.insert(0, sys.argv[2])
+from unit.test_serve import Listener, Concurrent
+lst = Listener(sys.argv[1])
+served = Concurrent(lst)
+time.sleep(0.2)
+hog = []
+try:
+    while True:
+        hog.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    pass
+print("ready", flush=True)
+sys.stdin.readline()  # the client connected and waited
+for fd in hog:
+    os.close(fd)
+deadline = time.monotonic() + 3
+while served.opened == 0 and time.monotonic() < deadline:  # descriptors again: serve the waiting peer
+    time.sleep(0.01)
+print(served.out.getvalue().count(" W accept("), served.opened, int(served.thread.is_alive()), flush=True)
+sys.stdin.readline()  # the client checked its echo
+if served.thread.is_alive():
+    served.stop()
+"""
+
+
+def test_concurrent_out_of_descriptors_waits_instead_of_spinning(sockdir: str) -> None:
+    """accept() failing with EMFILE while no session is open: pause, then serve the waiting peer.
+
+    Neither a busy loop (once ~250000 "W accept(N): Too many open files" a second) nor an
+    end of serving (the pause is a timer, which must keep the loop alive).  Runs in a child
+    interpreter, which uses up its own descriptors.
+    """
+    tests = str(Path(__file__).resolve().parent.parent)
+    with subprocess.Popen([sys.executable, "-c", EMFILE_SERVER, sockdir, tests], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as proc:
+        client = socket.socket(socket.AF_UNIX)
+        try:
+            assert proc.stdout is not None and proc.stdin is not None
+            assert proc.stdout.readline().strip() == "ready"
+            client.settimeout(5)
+            client.connect(os.path.join(sockdir, "listen.sock"))
+            time.sleep(1.0)
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            lines, opened, serving = map(int, proc.stdout.readline().split())
+            assert 1 <= lines < 50, f"{lines} W lines in one second out of descriptors"
+            assert serving, "serve_concurrent returned (listener closed) while out of descriptors"
+            assert opened == 1, "the peer waiting in the listen queue was never served"
+            client.sendall(b"late")
+            assert client.recv(16) == b"late"
+            proc.stdin.write("done\n")
+            proc.stdin.flush()
+            assert proc.wait(10) == 0
+        finally:
+            client.close()
+            if proc.poll() is None:
+                proc.kill()
 
 # --- single -----------------------------------------------------------------------------------
 

@@ -113,8 +113,12 @@ class Run:
         if rt.inline and row.waits:
             raise WouldBlock
         ctx = self._ctx(prep, index, want, rt, peer)
-        log.info(f"opening address {index}: {spec.text}")
-        log.debug(f"address {index}: type {row.name}, params {list(spec.params)}, options {sorted(opts.values)}")
+        logger = log.current()
+        if logger.enabled("I"):  # built only when shown: a concurrent listener opens addresses per peer
+            logger.log("I", f"opening address {index}: {spec.text}")
+            if logger.enabled("D"):
+                logger.log("D", f"address {index}: type {row.name}, params {list(spec.params)}, "
+                                f"options {sorted(opts.values)}")
         for name, wait in (("lockfile", False), ("waitlock", True)):
             if opts.get(name):
                 rt.take_lock(opts.get(name), wait)

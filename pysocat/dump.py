@@ -56,6 +56,16 @@ class Dumper:
             "<": open(raw_rl, "ab") if raw_rl else None,
         }
 
+    def close(self) -> None:
+        """Close the raw dump files (-r/-R)."""
+        for tag, raw in self.raw.items():
+            if raw is not None:
+                try:
+                    raw.close()
+                except OSError:
+                    pass
+                self.raw[tag] = None
+
     @property
     def active(self) -> bool:
         """True when anything needs to see the bytes."""

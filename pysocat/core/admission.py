@@ -61,17 +61,26 @@ def env_ip(text: str) -> str:
 
 
 def set_env(rt: Runtime, conn: socket.socket, peer: Any) -> None:
-    """SOCAT_PEERADDR/PEERPORT/SOCKADDR/SOCKPORT (and the -lp derived prefix)."""
+    """SOCAT_PEERADDR/PEERPORT/SOCKADDR/SOCKPORT (and the -lp derived prefix), worked out only
+    when a program is started (most sessions start none: no getsockname per peer)."""
+    rt.export_later(lambda: peer_values(conn, peer))
+
+
+def peer_values(conn: socket.socket, peer: Any) -> dict[str, str]:
+    """The SOCAT_PEER*/SOCK* values of an accepted connection."""
     values: dict[str, str] = {}
-    local = conn.getsockname()
-    family = family_of(conn)
+    try:
+        local = conn.getsockname()
+    except OSError:  # closed since: only the peer is known
+        local = ("", 0) if isinstance(peer, tuple) else ""
+    family = family_of(conn) if conn.fileno() >= 0 else (socket.AF_UNIX if isinstance(peer, str) else socket.AF_INET)
     if family in (socket.AF_INET, socket.AF_INET6):
         values = {"PEERADDR": env_ip(peer[0]), "PEERPORT": str(peer[1]),
                   "SOCKADDR": env_ip(local[0]), "SOCKPORT": str(local[1])}
     elif family == socket.AF_UNIX:
         values = {"PEERADDR": peer if isinstance(peer, str) else repr(peer),
                   "SOCKADDR": local if isinstance(local, str) else repr(local)}
-    rt.export(values)
+    return values
 
 
 REFUSE_DRAIN = 0.2  # seconds a refused peer's unread data is drained so it sees FIN, not RST

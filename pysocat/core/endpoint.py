@@ -150,8 +150,20 @@ class Endpoint:
         self.wconv = self.conv  # conversions applied to bytes written here
 
     def _init_pollable(self) -> None:
+        if self.sock is not None:  # a socket: always pollable, no fstat needed
+            self.r_pollable = self.w_pollable = True
+            return
         self.r_pollable = _pollable(self.rfd)
         self.w_pollable = _pollable(self.wfd)
+
+    def is_fifo(self, fd: int | None) -> bool:
+        """Whether ``fd`` (one of ours) is a pipe or FIFO (a socket endpoint never is)."""
+        if fd is None or self.sock is not None:
+            return False
+        try:
+            return stat.S_ISFIFO(os.fstat(fd).st_mode)
+        except OSError:
+            return False
 
     # -- data ------------------------------------------------------------------
     def read_into(self, buf: memoryview) -> int:

@@ -72,7 +72,7 @@ class Engine:
     def session(self, first: Endpoint, second: Endpoint, rt: Runtime | None = None) -> Session:
         """Start a session between two open endpoints."""
         self.numbers += 1
-        s = Session(first, second, self.cfg, rt or self.rt, self.dumper, self.numbers)
+        s = Session(first, second, self.cfg, rt or self.rt, self.dumper, self.numbers, thrifty=self.contain)
         self.sessions.add(s)
         self.dirty.add(s)
         self.opened += 1
@@ -341,6 +341,7 @@ class Engine:
         for fd in list(self.sources):
             self.unwatch(fd)
         self.poller.close()
+        self.dumper.close()
         for fd in (self.wake_r, self.wake_w):
             try:
                 os.close(fd)

@@ -34,8 +34,10 @@ class Pump:
 
     def __init__(self, src: Endpoint, dst: Endpoint, index: int, tag: str, cfg: Config, dumper: Dumper) -> None:
         self.src, self.dst, self.index, self.tag = src, dst, index, tag
-        self.buf = bytearray(cfg.bufsize)
-        self.view = memoryview(self.buf)
+        self.size = cfg.bufsize
+        self.view: memoryview | None = None  # the buffer, made at the first read
+        self.thrifty = False  # many sessions: keep no buffer while idle (see economize)
+        self.last_read = 0
         self.state = State.READING
         self.pending: memoryview | None = None  # bytes read and not yet written
         self.moved = 0
@@ -44,6 +46,10 @@ class Pump:
         self.dumper = dumper
         self.datagram = src.datagram or dst.datagram
         self.chatty = log.current().enabled("I")
+
+    def economize(self) -> None:
+        """One of many sessions: give the buffer back after each message, hold nothing while idle."""
+        self.thrifty = True
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -91,11 +97,14 @@ class Pump:
     # -- steps ---------------------------------------------------------------------------------
     def step_read(self, now: float) -> bool:
         """Read once and try to write it; True when bytes moved or the state changed."""
-        size = len(self.buf) if self.left is None else min(len(self.buf), self.left)
+        size = self.size if self.left is None else min(self.size, self.left)
         if size == 0:
             return self.at_eof()
+        view = self.view
+        if view is None:
+            view = self.view = memoryview(bytearray(self.size))
         try:
-            n = self.src.read_into(self.view[:size])
+            n = self.src.read_into(view[:size])
         except (BlockingIOError, InterruptedError):
             return False
         except OSError as exc:
@@ -106,7 +115,8 @@ class Pump:
         if n == 0 and (not self.src.datagram or self.src.rconv.null_eof):
             return self.nothing_read(now)
         self.poll_at = None
-        data: bytes | memoryview = self.view[:n]
+        self.last_read = n
+        data: bytes | memoryview = view[:n]
         if self.left is not None:
             self.left -= n
         escaped = False
@@ -120,6 +130,8 @@ class Pump:
         self.pending = memoryview(data) if not isinstance(data, memoryview) else data
         sent = self._flush()
         self.go(Event.MOVED if sent is Event.SENT else sent or Event.HELD)
+        if self.thrifty and sent is Event.SENT:
+            self.view = None  # idle sessions hold no buffer
         if escaped or self.left == 0:
             self.at_eof(notice=not escaped)
         return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from types import TracebackType
 
@@ -48,6 +49,7 @@ class Runtime:
         self.inline = False  # opening on the event loop's thread: an opener that would wait raises WouldBlock
         self.closed_stdio = closed_stdio  # standard fds closed when the CLI started (placeholders hold them)
         self.exports: dict[str, str] = {}
+        self.deferred_exports: list[Callable[[], dict[str, str]]] = []
         self.locks: list[str] = []
         self.terminals = TerminalGuard()
         self._tokens: list[tuple[Token[Runtime | None], Token[Logger | None]]] = []
@@ -72,6 +74,7 @@ class Runtime:
         child = Runtime.__new__(Runtime)
         child.__dict__.update(self.__dict__)
         child.exports = dict(self.exports)
+        child.deferred_exports = list(self.deferred_exports)
         child.locks = []
         child._tokens = []
         return child
@@ -83,8 +86,14 @@ class Runtime:
             for key, value in values.items():
                 self.exports[f"{pre}_{key}"] = value
 
+    def export_later(self, values: Callable[[], dict[str, str]]) -> None:
+        """Export ``values()`` when a program is first started (what most sessions never do)."""
+        self.deferred_exports.append(values)
+
     def program_env(self) -> dict[str, str]:
         """The environment a started program gets: the process's plus everything exported."""
+        while self.deferred_exports:
+            self.export(self.deferred_exports.pop(0)())
         env = dict(os.environ)
         env.update(self.exports)
         return env

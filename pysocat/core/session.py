@@ -38,7 +38,7 @@ class Session:
     """Two endpoints and up to two pumps (left to right, right to left)."""
 
     def __init__(self, first: Endpoint, second: Endpoint, cfg: Config, rt: Runtime, dumper: Dumper,
-                 number: int = 0) -> None:
+                 number: int = 0, thrifty: bool = False) -> None:
         self.first, self.second = first, second
         self.cfg, self.rt, self.number = cfg, rt, number
         self.pumps: list[Pump] = []
@@ -48,6 +48,8 @@ class Session:
             self.pumps.append(make_pump(second, first, 2, "<", cfg, rt, dumper))
         for pump in self.pumps:
             pump.session = self  # type: ignore[attr-defined]  # the engine's fast path finds the session
+            if thrifty:
+                pump.economize()
         self.last = time.monotonic()  # when bytes last moved
         self.started = time.time()
         self.registered: dict[int, int] = {}  # fd -> events in the engine's epoll set

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import stat
 import time
 from typing import Any
 
@@ -39,13 +38,22 @@ class SplicePump(Pump):
         self.spliced = False
         self.out_spliced = False
         self.userspace = False
+        self.copy_first = False  # economize(): userspace until the stream proves bulky
 
     def holding(self) -> bool:
         return super().holding() if self.userspace else self.inpipe > 0
 
+    def economize(self) -> None:
+        """Copy in userspace (no pipe, no buffer kept) until a read fills the buffer: then splice."""
+        super().economize()
+        self.userspace = self.copy_first = True
+
     def step_read(self, now: float) -> bool:
         if self.userspace:
-            return super().step_read(now)
+            moved = super().step_read(now)
+            if self.copy_first and not self.spliced and self.last_read >= self.size and self.pending is None:
+                self.userspace = self.copy_first = False  # a bulk stream: splice from the next read
+            return moved
         assert self.src.rfd is not None
         if self.pw < 0:
             try:
@@ -115,6 +123,7 @@ class SplicePump(Pump):
 
     def _fall_back(self) -> None:
         self.userspace = True
+        self.copy_first = False
         self._close_pipe()
 
     def _drain_to_userspace(self) -> Event | None:
@@ -163,9 +172,9 @@ class DirectSplicePump(Pump):
         super().__init__(*args, **kwargs)
         self.spliced = False
         self.userspace = False
-        self.src_is_pipe = _is_fifo(self.src.rfd)
-        for fd in (self.src.rfd, self.dst.wfd):  # a bigger pipe means fewer wake-ups per byte
-            if fd is not None and _is_fifo(fd):
+        self.src_is_pipe = self.src.is_fifo(self.src.rfd)
+        for ep, fd in ((self.src, self.src.rfd), (self.dst, self.dst.wfd)):  # a bigger pipe: fewer wake-ups
+            if fd is not None and ep.is_fifo(fd):
                 try:
                     fcntl.fcntl(fd, F_SETPIPE_SZ, CHUNK)
                 except OSError:
@@ -210,16 +219,9 @@ class DirectSplicePump(Pump):
         return True
 
 
-def _is_fifo(fd: int | None) -> bool:
-    try:
-        return fd is not None and stat.S_ISFIFO(os.fstat(fd).st_mode)
-    except OSError:
-        return False
-
-
 def make_pump(src: Endpoint, dst: Endpoint, *args: Any) -> Pump:
     """The zero-copy pump for this pair: direct when one side is a pipe, else via a private pipe."""
-    if _is_fifo(src.rfd) or _is_fifo(dst.wfd):
+    if src.is_fifo(src.rfd) or dst.is_fifo(dst.wfd):
         return DirectSplicePump(src, dst, *args)
     return SplicePump(src, dst, *args)
 

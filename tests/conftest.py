@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -122,6 +123,8 @@ def start(*args: str, **kw: object) -> subprocess.Popen[bytes]:
     kw.setdefault("stdin", subprocess.PIPE)
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
+    if not kw.get("start_new_session"):
+        kw.setdefault("process_group", 0)  # its own group: teardown ends the children it forked too
     return subprocess.Popen([*PYSOCAT, *args], **kw)  # type: ignore[call-overload]
 
 
@@ -193,9 +196,13 @@ def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for p in started:
+        try:  # the relay and whatever it forked (a forking listener's children outlive it by design)
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         if p.poll() is None:
             p.kill()
-            p.wait(timeout=5)
+        p.wait(timeout=5)
 
 
 @pytest.fixture(params=["splice", "userspace"] if os.environ.get("PYSOCAT_BOTH_PATHS") else ["default"])

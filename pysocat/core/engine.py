@@ -19,8 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import log
 from ..config import Config
@@ -30,6 +29,9 @@ from .endpoint import Endpoint
 from .pump import Pump
 from .runtime import Runtime
 from .session import Session
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 EndHook = Callable[[Session, int], None]
 Done = Callable[[Any, BaseException | None], None]
@@ -98,6 +100,8 @@ class Engine:
         with the loop's context (its logger and runtime) in a small pool of threads.
         """
         if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # only a loop that must not block needs it
+
             self.pool = ThreadPoolExecutor(max_workers=OPENERS, thread_name_prefix="pysocat-open")
         self.deferred += 1
         context = contextvars.copy_context()

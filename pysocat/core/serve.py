@@ -71,8 +71,16 @@ def serve_single(acceptor: Acceptor, handle: Handle) -> int:
         acceptor.close()
 
 
+def preload() -> None:
+    """Import here, once, what every per-peer child would otherwise import for itself (each
+    import in a child costs it file reads and compiling into pages of its own)."""
+    from .. import privileges  # noqa: F401  (PROCESS options, applied per peer)
+    from . import zerocopy  # noqa: F401  (the session's mover choice)
+
+
 def serve_forking(acceptor: Acceptor, handle: Handle) -> int:
     """socat's ``fork``: accept here, serve each peer in a child process; never returns normally."""
+    preload()
     tracker = ChildTracker()
     try:
         while True:
@@ -94,6 +102,7 @@ def serve_prefork(acceptor: Acceptor, handle: Handle) -> int:
     """``fork`` with workers forked ahead of demand; returns only by an exception in the master."""
     from .prefork import WorkerPool
 
+    preload()
     try:
         peer = WorkerPool(acceptor).serve()  # returns only in a worker
     except BaseException:

@@ -126,6 +126,10 @@ class Run:
         opened = row.opener(ctx, spec.params, opts)
         if isinstance(opened, Acceptor):
             return opened  # PROCESS options are applied per peer, where the peer is served
+        for name in ("fork", "max-children"):
+            if opts.has(name):  # socat 1.7/1.8 keep opening connections in children; not yet here
+                log.warn(f'option "{name}" on an address that does not listen: pysocat opens this one '
+                         "connection and serves it itself")
         opts.apply_process()
         opts.check_leftovers()
         return opened

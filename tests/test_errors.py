@@ -467,3 +467,17 @@ def test_sloppy_turns_an_unused_option_into_a_warning(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert b"W 1 option(s) could not be used" in r.stderr and b" E " not in r.stderr
     assert out.read_bytes() == b"data"
+
+
+def test_fork_on_a_connecting_address_says_it_opens_one_connection(tmp_path: Path) -> None:
+    """socat keeps connecting in children; pysocat does not yet, and says so (a W line, not showleft's E)."""
+    port = free_port()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))
+        server.listen(1)
+        r = run("-u", "-", f"TCP:127.0.0.1:{port},fork", input=b"data", timeout=20)
+        conn, _ = server.accept()
+        with conn:
+            assert conn.recv(100) == b"data"
+    assert r.returncode == 0, r.stderr
+    assert b'W option "fork" on an address that does not listen' in r.stderr

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from . import log
-from .config import Config
+from .core import log
 from .core.acceptor import Acceptor, Peer
+from .core.config import Config
 from .core.endpoint import Endpoint, dual
 from .core.engine import Engine
 from .core.runtime import Runtime

@@ -52,7 +52,7 @@ def outcome(run: Callable[[], int], *, notice_quiet: bool = False, reraise_bugs:
     other exception is a bug: one E line, status 1, no traceback (unless
     ``reraise_bugs``).
     """
-    from . import log
+    from .core import log
 
     try:
         return run()

@@ -13,7 +13,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from . import log
+from .core import log
 from .errors import AddressError, Error, QuietExit, SocatError, SpecError
 
 

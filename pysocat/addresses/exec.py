@@ -6,7 +6,7 @@ channel, ``stderr`` adds its stderr.  Children get SIGPIPE restored to the
 default (a documented difference from socat) and inherit only fds 0-2 and the
 channel.  EXEC never involves a shell.  In the child, after the descriptors are
 in place: setsid/setpgid, the controlling terminal (``ctty``), then privileges
-(chroot, setgroups, setgid, setuid; see :mod:`pysocat.privileges`), then exec.
+(chroot, setgroups, setgid, setuid; see :mod:`pysocat.options.privileges`), then exec.
 ``sigint``/``sigquit``/``sighup`` make pysocat pass those signals to the child.
 """
 
@@ -19,10 +19,11 @@ import socket
 import time
 from collections.abc import Callable
 
-from .. import __version__, log, privileges
+from .. import __version__
+from ..core import log
 from ..core.endpoint import Conversions, Endpoint, Shut
 from ..errors import SocatError
-from ..options import OptionSet, Phase
+from ..options import OptionSet, Phase, privileges
 from ..options import terminal as termios_opts
 from ..registry import Dir, OpenContext, register
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from .. import log
+from ..core import log
 from ..core.endpoint import Endpoint
 from ..errors import SocatError
 from ..net.sockets import apply_named, is_socket, remover, take_named, unlink_early

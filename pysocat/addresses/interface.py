@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 
-from .. import log
+from ..core import log
 from ..core.endpoint import Endpoint
 from ..errors import SocatError
 from ..net.dgram import make_endpoint

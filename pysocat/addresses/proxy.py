@@ -11,7 +11,7 @@ import base64
 import re
 import socket
 
-from .. import log
+from ..core import log
 from ..core.endpoint import Endpoint
 from ..errors import SocatError
 from ..net.boundedio import Bounded, shown

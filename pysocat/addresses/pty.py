@@ -16,7 +16,7 @@ import os
 import select
 import time
 
-from .. import log
+from ..core import log
 from ..core.endpoint import Conversions, Endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase

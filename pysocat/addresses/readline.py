@@ -17,7 +17,7 @@ import os
 import re
 import termios
 
-from .. import log
+from ..core import log
 from ..core.endpoint import Conversions, Endpoint
 from ..errors import SocatError
 from ..options import OptionSet, Phase

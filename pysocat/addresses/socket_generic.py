@@ -13,7 +13,7 @@ import socket
 import struct
 from typing import Any
 
-from .. import log
+from ..core import log
 from ..core.acceptor import Acceptor, Peer
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint

@@ -13,7 +13,7 @@ import os
 import socket
 import struct
 
-from .. import log
+from ..core import log
 from ..core.endpoint import Endpoint
 from ..errors import SocatError, SpecError
 from ..net.boundedio import Bounded

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from .. import log
+from ..core import log
 from ..core.acceptor import Acceptor
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint

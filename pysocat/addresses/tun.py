@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 
-from .. import log
+from ..core import log
 from ..core.endpoint import Endpoint
 from ..errors import SocatError, SpecError
 from ..options import IFF_FLAGS, OptionSet

@@ -18,7 +18,7 @@ import socket
 from collections import deque
 from typing import Any, NamedTuple
 
-from .. import log
+from ..core import log
 from ..core.acceptor import Peer
 from ..core.admission import PeerCheck, peer_filter
 from ..core.endpoint import Endpoint

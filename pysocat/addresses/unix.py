@@ -6,7 +6,7 @@ import errno
 import os
 import socket
 
-from .. import log
+from ..core import log
 from ..core.acceptor import Acceptor
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint

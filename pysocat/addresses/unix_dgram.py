@@ -11,7 +11,7 @@ import os
 import socket
 from collections.abc import Callable
 
-from .. import log
+from ..core import log
 from ..core.acceptor import Peer
 from ..core.admission import peer_filter
 from ..core.endpoint import Endpoint

@@ -15,8 +15,8 @@ import signal
 import socket
 import sys
 
-from .. import log
-from ..config import Config
+from ..core import log
+from ..core.config import Config
 from ..errors import SignalExit, SocatError, outcome
 from .globals import BY_LONG, TABLE, GlobalOption
 

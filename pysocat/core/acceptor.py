@@ -19,8 +19,8 @@ import socket
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .. import log
 from ..options import OptionSet
+from . import log
 from .admission import PeerCheck, admit, set_env
 from .context import OpenContext
 from .endpoint import Endpoint

@@ -10,9 +10,9 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from .. import log
 from ..net.sockets import family_of, sockaddr_text
 from ..options import OptionSet, Phase
+from . import log
 from .runtime import Runtime
 
 PeerCheck = Callable[[Any], str | None]

@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Any
 
-from .. import log
+from . import log
 
 _signal: Any = sys.modules["_signal"]  # the C module under signal (typeshed has no stub for it)
 SIG_DFL: Any = _signal.SIG_DFL  # a plain int (signal.SIG_DFL is an enum member, which _signal refuses)

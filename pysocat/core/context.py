@@ -10,8 +10,8 @@ from enum import Flag, auto
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..config import Config
     from ..spec import AddressSpec
+    from .config import Config
     from .endpoint import Endpoint
     from .runtime import Runtime
 

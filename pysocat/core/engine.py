@@ -21,10 +21,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .. import log
-from ..config import Config
-from ..dump import Dumper
 from ..errors import SocatError
+from . import log
+from .config import Config
+from .dump import Dumper
 from .endpoint import Endpoint
 from .pump import Pump
 from .runtime import Runtime

@@ -15,8 +15,8 @@ import signal
 import socket
 from collections.abc import Callable
 
-from .. import log
 from ..net.sockets import family_of
+from . import log
 from .acceptor import Acceptor, Peer
 from .children import SIG_DFL, ChildTracker, raw_signal
 from .waiting import wait

@@ -12,10 +12,10 @@ from __future__ import annotations
 import errno
 import select
 
-from .. import log
-from ..config import Config
-from ..dump import Dumper
 from ..errors import SocatError
+from . import log
+from .config import Config
+from .dump import Dumper
 from .endpoint import Endpoint
 from .pumpstate import ENDED, TRANSITIONS, Event, State, advance
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from contextvars import ContextVar, Token
 from types import TracebackType
 
-from .. import log
 from ..errors import SocatError
-from ..log import Logger
+from . import log
+from .log import Logger
 from .terminals import TerminalGuard
 
 _CURRENT: ContextVar[Runtime | None] = ContextVar("pysocat_runtime", default=None)

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from .. import log
 from ..errors import QuietExit, SocatError, WouldBlock, outcome
+from . import log
 from .acceptor import Acceptor, Peer
 from .children import ChildTracker
 from .endpoint import Endpoint
@@ -74,7 +74,6 @@ def serve_single(acceptor: Acceptor, handle: Handle) -> int:
 def preload() -> None:
     """Import here, once, what every per-peer child would otherwise import for itself (each
     import in a child costs it file reads and compiling into pages of its own)."""
-    from .. import privileges  # noqa: F401  (PROCESS options, applied per peer)
     from . import zerocopy  # noqa: F401  (the session's mover choice)
 
 

@@ -13,9 +13,9 @@ import errno
 import socket
 import time
 
-from .. import log
-from ..config import Config
-from ..dump import Dumper
+from . import log
+from .config import Config
+from .dump import Dumper
 from .endpoint import Endpoint
 from .pump import READ, WRITE, Pump
 from .pumpstate import State

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .. import log
+from ..core import log
 from ..core.acceptor import Acceptor, Peer
 from ..core.admission import PeerCheck, env_ip
 from ..core.context import OpenContext

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import log
+from ..core import log
 from ..core.context import OpenContext
 from ..core.endpoint import Connecting, Conversions, Endpoint
 from ..core.waiting import wait

@@ -15,7 +15,7 @@ import os
 import socket
 from collections.abc import Callable
 
-from .. import log
+from ..core import log
 
 Check = Callable[[str], bool]
 

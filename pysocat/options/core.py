@@ -277,7 +277,7 @@ class OptionSet:
 
     def check_leftovers(self) -> None:
         """socat's showleft(): a W line per option nothing used, then an E (a W with -s)."""
-        from .. import log
+        from ..core import log
 
         left = self.leftovers()
         if not left:
@@ -305,7 +305,7 @@ class OptionSet:
         Privilege changes go first and in their safe order (chroot, setgroups,
         setgid, setuid), whatever the order on the command line.
         """
-        from .. import privileges
+        from . import privileges
 
         if any(name in self.values for name in privileges.OPTIONS):
             privileges.apply(privileges.plan(self))
@@ -323,7 +323,7 @@ class OptionSet:
                 try:
                     desc.apply(fd, value)
                 except OSError as exc:
-                    from .. import log
+                    from ..core import log
                     from ..errors import SocatError
 
                     message = f'option "{name}": {exc.strerror or exc}'

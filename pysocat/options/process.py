@@ -1,7 +1,7 @@
 """EXEC and SYSTEM child rows, and PROCESS rows that change pysocat's own process (privileges).
 
 The privilege rows (chroot, substuser, setgid, setuid) are normally taken out of the set by
-:mod:`pysocat.privileges`, which applies them in a safe order.
+:mod:`pysocat.options.privileges`, which applies them in a safe order.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ opt("dash", B, "EXEC", Phase.INIT, "login", help="the program's argv[0] starts w
 
 
 def _su(fd: int, value: Any) -> None:
-    from ..privileges import switch_user
+    from .privileges import switch_user
 
     switch_user(int(value))
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from pysocat.config import Config
+from pysocat.core.config import Config
 from pysocat.core.endpoint import Endpoint
 from pysocat.core.engine import Engine
+from pysocat.core.log import LEVELS, Logger
 from pysocat.core.runtime import Runtime
 from pysocat.errors import SocatError
-from pysocat.log import LEVELS, Logger
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pysocat import log
+from pysocat.core import log
+from pysocat.core.log import LEVELS, Logger
 from pysocat.errors import SocatError, SpecError
-from pysocat.log import LEVELS, Logger
 from pysocat.options import TABLE, OptionSet, Phase, lookup, resolve
 
 pytestmark = pytest.mark.timeout(30)

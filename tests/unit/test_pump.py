@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from pysocat import log
-from pysocat.config import Config
-from pysocat.core import zerocopy
+from pysocat.core import log, zerocopy
+from pysocat.core.config import Config
+from pysocat.core.dump import Dumper
 from pysocat.core.endpoint import Conversions, Endpoint
+from pysocat.core.log import LEVELS, Logger
 from pysocat.core.pump import IGNOREEOF_POLL, READ, WRITE, Pump
 from pysocat.core.pumpstate import State
 from pysocat.core.zerocopy import DirectSplicePump, SplicePump
-from pysocat.dump import Dumper
 from pysocat.errors import SocatError
-from pysocat.log import LEVELS, Logger
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -18,12 +18,12 @@ from collections.abc import Iterator
 import pytest
 
 from pysocat import registry
-from pysocat.config import Config
 from pysocat.core.acceptor import Acceptor
+from pysocat.core.config import Config
 from pysocat.core.endpoint import Endpoint
+from pysocat.core.log import Logger
 from pysocat.core.runtime import Runtime
 from pysocat.errors import SpecError
-from pysocat.log import Logger
 from pysocat.registry import AddressType, Dir, OpenContext, lookup, prepare
 from pysocat.spec import AddressSpec, parse
 

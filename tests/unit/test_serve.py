@@ -23,17 +23,16 @@ from typing import Any
 
 import pytest
 
-from pysocat import log
-from pysocat.config import Config
-from pysocat.core import serve
+from pysocat.core import log, serve
 from pysocat.core.acceptor import Acceptor, Peer
+from pysocat.core.config import Config
 from pysocat.core.endpoint import Endpoint
 from pysocat.core.engine import Engine
+from pysocat.core.log import LEVELS, Logger
 from pysocat.core.runtime import Runtime
 from pysocat.core.serve import serve_forking, serve_single, wait_for_peer
 from pysocat.core.session import Session
 from pysocat.errors import QuietExit, SocatError
-from pysocat.log import LEVELS, Logger
 from pysocat.options import OptionSet, resolve
 from pysocat.registry import OpenContext
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from OpenSSL import SSL
 
-from ... import log
+from ...core import log
 from ...core.acceptor import Acceptor
 from ...core.endpoint import Endpoint, SessionEndpoint, Shut
 from ...core.waiting import wait

@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Callable
 from typing import TypeVar
 
-from ... import log
+from ...core import log
 from ...core.acceptor import Acceptor
 from ...core.endpoint import Endpoint, SessionEndpoint, Shut
 from ...errors import SocatError, SpecError

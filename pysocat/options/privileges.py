@@ -14,7 +14,7 @@ import os
 import pwd
 from typing import Any
 
-from .errors import SocatError
+from ..errors import SocatError
 
 #: the PROCESS options this module applies, in the order they are taken
 OPTIONS = ("chroot-early", "chroot", "substuser", "substuser-delayed", "setgid", "setuid")

@@ -1,4 +1,4 @@
-"""Tests that fail on the current pysocat core: each names the bug it shows (kept out of commits)."""
+"""The engine closes the raw dump files (-r/-R) it opened."""
 
 from __future__ import annotations
 
@@ -15,12 +15,8 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def test_engine_close_closes_the_raw_dump_files(tmp_path: Path) -> None:
-    """Engine.close() leaves the -r/-R files its Dumper opened open (Dumper has no close()).
-
-    Every Engine opens them anew (one per transfer, per concurrent listener, per library
-    relay), so a host running relays with -r leaks a file object per engine until the
-    garbage collector finds it (ResourceWarning: unclosed file).
-    """
+    """Every Engine opens the -r/-R files anew (one per transfer, per concurrent listener, per
+    library relay); before Dumper.close() they stayed open until the garbage collector found them."""
     engine = Engine(Config(raw_lr=str(tmp_path / "lr"), raw_rl=str(tmp_path / "rl")), Runtime(Logger()))
     files = [f for f in engine.dumper.raw.values() if f is not None]
     assert len(files) == 2

@@ -169,6 +169,18 @@ def _listening_tcp(port: int, family: int) -> bool:
     return False
 
 
+def children(pid: int) -> list[int]:
+    """Child pids of ``pid`` (any of its threads), zombies included."""
+    kids: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                kids += [int(x) for x in fh.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return kids
+
+
 def wait_path(path: str | Path, timeout: float = 10) -> None:
     """Poll until ``path`` exists (bounded)."""
     deadline = time.monotonic() + timeout

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from conftest import finish, free_port, run, start, wait_tcp
+from conftest import children, finish, free_port, run, start, wait_tcp
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -75,18 +75,6 @@ def echo_server() -> Iterator[EchoServer]:
     srv = EchoServer()
     yield srv
     srv.close()
-
-
-def children(pid: int) -> list[int]:
-    """Child pids of ``pid`` (any of its threads), zombies included."""
-    kids: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                kids += [int(x) for x in fh.read().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return kids
 
 
 def threads(pid: int) -> int:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import finish, free_port, run, start, wait_tcp
+from conftest import children, finish, free_port, run, start, wait_tcp
 
 # --- a Python backend ----------------------------------------------------------------
 
@@ -105,18 +105,6 @@ def read_all(port: int, timeout: float = 30) -> bytes:
 
 
 # --- /proc helpers ---------------------------------------------------------------------
-
-
-def children(pid: int) -> list[int]:
-    """Live (and zombie) child pids of ``pid``."""
-    kids: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                kids += [int(x) for x in fh.read().split()]
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return kids
 
 
 def state(pid: int) -> str:

@@ -74,6 +74,7 @@ def serve_single(acceptor: Acceptor, handle: Handle) -> int:
 def preload() -> None:
     """Import here, once, what every per-peer child would otherwise import for itself (each
     import in a child costs it file reads and compiling into pages of its own)."""
+    from ..options import privileges  # noqa: F401  (PROCESS options, applied per peer)
     from . import zerocopy  # noqa: F401  (the session's mover choice)
 
 

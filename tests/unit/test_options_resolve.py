@@ -1,6 +1,6 @@
 """resolve() and the OptionSet it returns: names, aliases, groups, values, copies and leftovers.
 
-Value parsing per type is covered in tests/test_spec.py and leftovers() in
+Value parsing per type is covered in tests/cli/test_spec.py and leftovers() in
 test_options_leftovers.py; this file checks the resolver's contract and error
 texts, OptionSet.copy() independence, check_leftovers() and sloppy apply.
 """

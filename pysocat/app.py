@@ -139,14 +139,26 @@ class Run:
         opened = self._open_one(prep, index, want, rt, peer)
         if isinstance(opened, Acceptor):
             try:
-                ep = opened.open_peer(self._ctx(prep, index, want, rt, peer), wait_for_peer(opened, None))
-            finally:
-                opened.stop_listening()
+                ep = self._peer_endpoint(opened, prep, index, want, rt, wait_for_peer(opened, None), peer)
+            except BaseException:
+                opened.close()
+                raise
+            opened.stop_listening()
             ep.cleanups.extend(opened.cleanups)
-            prep[2].apply_process()
-            prep[2].check_leftovers()
             return ep
         return opened
+
+    def _peer_endpoint(self, acceptor: Acceptor, prep: Prepared, index: int, want: Dir, rt: Runtime, peer: Peer,
+                       other: Endpoint | None = None) -> Endpoint:
+        """An admitted peer's endpoint, with its address's PROCESS options applied and leftovers checked."""
+        ep = acceptor.open_peer(self._ctx(prep, index, want, rt, other), peer)
+        try:
+            prep[2].apply_process()
+            prep[2].check_leftovers()
+        except BaseException:
+            ep.close()
+            raise
+        return ep
 
     def _open(self, preps: list[Prepared], index: int, want: Dir, rt: Runtime,
               peer: Endpoint | None = None) -> Endpoint:
@@ -201,17 +213,8 @@ class Run:
         return self.transfer(ep1, ep2)
 
     def _first_is_peer(self, acceptor: Acceptor) -> PeerSession:
-        spec1, _row1, opts1 = self.preps1[0]
-
         def first(rt: Runtime, peer: Peer) -> Endpoint:
-            ep1 = acceptor.open_peer(self._ctx(self.preps1[0], 1, self.want1, rt, None), peer)
-            try:
-                opts1.apply_process()
-                opts1.check_leftovers()
-            except BaseException:
-                ep1.close()
-                raise
-            return ep1
+            return self._peer_endpoint(acceptor, self.preps1[0], 1, self.want1, rt, peer)
 
         def second(rt: Runtime, ep1: Endpoint) -> Endpoint:
             return self._open(_fresh(self.preps2), 2, self.want2, rt, ep1)
@@ -219,19 +222,10 @@ class Run:
         return PeerSession(self.rt.session, first, second, handshake=bool(acceptor.steps))
 
     def _second_is_peer(self, acceptor: Acceptor, ep1: Endpoint) -> PeerSession:
-        opts2 = self.preps2[0][2]
-
         def first(rt: Runtime, peer: Peer) -> Endpoint:
-            ep2 = acceptor.open_peer(self._ctx(self.preps2[0], 2, self.want2, rt, ep1), peer)
-            try:
-                opts2.apply_process()
-                opts2.check_leftovers()
-            except BaseException:
-                ep2.close()
-                raise
-            return ep2
+            return self._peer_endpoint(acceptor, self.preps2[0], 2, self.want2, rt, peer, ep1)
 
-        # the listening second address's peer is opened first; the sessions's first endpoint is ep1
+        # the listening second address's peer is opened first; the session's first endpoint is ep1
         return PeerSession(self.rt.session, first, lambda rt, ep2: ep1, handshake=bool(acceptor.steps),
                            swapped=True)
 

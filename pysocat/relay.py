@@ -165,8 +165,4 @@ def _logger(args: dict[str, object]) -> log.Logger:
         from .cli import _logger as cli_logger
 
         return cli_logger(args)
-    logger = log.StdlibLogger()
-    if args["--debug"] is not None:
-        logger.configure(verbosity=int(str(args["--debug"])))
-        logger.threshold = max(0, logger.threshold)
-    return logger
+    return log.StdlibLogger()  # levels are the logging module's (-d is not read here)

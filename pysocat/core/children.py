@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from . import log
+from .waiting import drain
 
 _signal: Any = sys.modules["_signal"]  # the C module under signal (typeshed has no stub for it)
 SIG_DFL: Any = _signal.SIG_DFL  # a plain int (signal.SIG_DFL is an enum member, which _signal refuses)
@@ -31,11 +32,7 @@ class ChildTracker:
 
     def reap(self) -> None:
         """Collect every exited child without blocking."""
-        try:
-            while os.read(self.wake_r, 512):
-                pass
-        except BlockingIOError:
-            pass
+        drain(self.wake_r)
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)

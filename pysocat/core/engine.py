@@ -29,6 +29,7 @@ from .endpoint import Endpoint
 from .pump import Pump
 from .runtime import Runtime
 from .session import Session
+from .waiting import drain
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -201,7 +202,7 @@ class Engine:
                     owned.ready[fd] = ev
                     touched.add(owned)
                 elif fd == wake:
-                    self._drain_wake()
+                    drain(wake)
                     if self.completed:
                         self._hand_back()
                 else:
@@ -224,13 +225,6 @@ class Engine:
                     self._fail(s, exc)
                     continue
                 self.dirty.add(s)
-
-    def _drain_wake(self) -> None:
-        try:
-            while os.read(self.wake_r, 512):
-                pass
-        except BlockingIOError:
-            pass
 
     def _plan(self, now: float) -> None:
         dirty, self.dirty = self.dirty, set()

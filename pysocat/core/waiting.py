@@ -7,6 +7,7 @@ the forking strategies wait with instead.
 
 from __future__ import annotations
 
+import os
 import select
 
 _IN = select.POLLIN | select.POLLHUP | select.POLLERR
@@ -30,3 +31,12 @@ def wait(read: list[int], write: list[int], timeout: float | None) -> tuple[set[
     readable = {fd for fd, ev in events if ev & _IN and fd in read}
     writable = {fd for fd, ev in events if ev & _OUT and fd in write}
     return readable, writable
+
+
+def drain(fd: int) -> None:
+    """Read a non-blocking wakeup pipe empty (its bytes only say "look again")."""
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass
